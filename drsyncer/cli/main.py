@@ -1,0 +1,38 @@
+"""The ``drsyncer`` command line: one typer app; each command lives in its own module.
+
+Errors derived from :class:`drsyncer.errors.DrSyncerError` become one clear message and an exit code
+(2 for bad input, 1 for failures); no traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from drsyncer import __version__
+
+app = typer.Typer(
+    name="drsyncer",
+    help="Keep disaster-recovery copies of Kubernetes namespaces (objects and PVC data), on Prefect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"drsyncer {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+    ),
+) -> None:
+    """Keep disaster-recovery copies of Kubernetes namespaces, on Prefect."""
+
+
+# --- command registration (one line per command module) ---
+# --- end of command registration ---

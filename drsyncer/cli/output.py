@@ -1,0 +1,74 @@
+"""How commands talk to the terminal.
+
+Contract: with ``--output json`` stdout holds exactly one JSON document and everything else (logs,
+progress, warnings) goes to stderr. Human output is rich tables on stdout. Errors are one message plus
+the fix on stderr, with the error's exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from drsyncer.errors import ConfigError, DrSyncerError
+
+T = TypeVar("T")
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(str, Enum):
+    """What a command prints on stdout."""
+
+    table = "table"
+    json = "json"
+
+
+OUTPUT_OPTION = typer.Option(
+    OutputFormat.table, "--output", "-o", help="table (for people) or json (one document on stdout)."
+)
+
+
+def print_json(document: Any) -> None:
+    """Write one JSON document to stdout (and nothing else)."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def fail(error: DrSyncerError) -> NoReturn:
+    """Print ``error`` as the user should see it and exit with its code."""
+    if isinstance(error, ConfigError):
+        stderr.print(f"[bold red]error:[/] {len(error.problems)} configuration problem(s):", highlight=False)
+        for problem in error.problems:
+            stderr.print(f"  - {problem}", markup=False, highlight=False)
+        stderr.print(f"[dim]{error.fix}[/]", highlight=False)
+    else:
+        stderr.print("[bold red]error:[/] ", end="", highlight=False)
+        stderr.print(error.message, markup=False, highlight=False)
+        if error.fix:
+            stderr.print(f"[dim]fix: {error.fix}[/]", highlight=False)
+    raise typer.Exit(error.exit_code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn :class:`DrSyncerError` raised inside the block into a clean message and exit code."""
+    try:
+        yield
+    except DrSyncerError as error:
+        fail(error)
+
+
+def guarded(function: Callable[[], T]) -> T:
+    """Call ``function`` inside :func:`user_errors`."""
+    with user_errors():
+        return function()
+    raise AssertionError("unreachable")  # pragma: no cover

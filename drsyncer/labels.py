@@ -1,0 +1,38 @@
+"""Every label and annotation key dr-syncer reads or writes, in one place.
+
+The keys are DR-Syncer's (``dr-syncer.io/...``) so existing users' objects work unchanged.
+"""
+
+from __future__ import annotations
+
+PREFIX = "dr-syncer.io/"
+
+# Read from source objects.
+IGNORE = "dr-syncer.io/ignore"
+"""Label: value exactly ``"true"`` skips the object."""
+SCALE_OVERRIDE = "dr-syncer.io/scale-override"
+"""Label on source workloads: an integer sets DR replicas; any other value keeps the source count."""
+STORAGE_CLASS = "dr-syncer.io/storage-class"
+"""Label on source PVCs: DR storage class (wins over storageClassMappings)."""
+VERIFICATION_MODE = "dr-syncer.io/verification-mode"
+SAMPLE_PERCENT = "dr-syncer.io/sample-percent"
+IMMUTABLE_HANDLING = "dr-syncer.io/immutable-handling"
+
+# Written on DR workloads (and on source workloads at cutover).
+ORIGINAL_REPLICAS = "dr-syncer.io/original-replicas"
+SOURCE_NAMESPACE = "dr-syncer.io/source-namespace"
+PARKED = "dr-syncer.io/parked"
+"""Node-selector key (value ``"true"``) that parks a DaemonSet on DR: no node carries it."""
+
+# On NamespaceMapping objects (controller mode).
+SYNC_NOW = "dr-syncer.io/sync-now"
+TRIGGER_SYNC = "dr-syncer.io/trigger-sync"
+"""Deprecated alias of SYNC_NOW."""
+
+# Our own objects (agents, placeholder pods).
+MANAGED_BY = "dr-syncer.io/managed-by"
+MANAGED_BY_VALUE = "dr-syncer"
+COMPONENT = "app.kubernetes.io/component"
+
+FIELD_MANAGER = "dr-syncer"
+"""Server-side-apply field manager; also how we know which DR objects we own."""

@@ -1,0 +1,35 @@
+"""Test configuration shared by every tier.
+
+Tiers are folders (``tests/unit``, ``tests/api``, ``tests/data``, ``tests/e2e``, ``tests/netns``,
+``tests/sandbox``); each test gets the marker of its folder so ``pytest -m unit`` selects a tier.
+Fixtures live in ``tests/fixtures/`` modules, loaded as plugins below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Quiet, offline Prefect for every test process (set before Prefect is imported anywhere).
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+pytest_plugins: list[str] = []
+
+_TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the tier named by its folder under ``tests/``."""
+    root = Path(__file__).parent
+    for item in items:
+        try:
+            tier = Path(item.fspath).relative_to(root).parts[0]
+        except ValueError:
+            continue
+        if tier in _TIERS:
+            item.add_marker(getattr(pytest.mark, "api" if tier == "sandbox" else tier))
