@@ -21,6 +21,8 @@ IMMUTABLE_HANDLING = "dr-syncer.io/immutable-handling"
 # Written on DR workloads (and on source workloads at cutover).
 ORIGINAL_REPLICAS = "dr-syncer.io/original-replicas"
 SOURCE_NAMESPACE = "dr-syncer.io/source-namespace"
+ORIGINAL_SUSPEND = "dr-syncer.io/original-suspend"
+"""Annotation on DR CronJobs: the source's own ``spec.suspend`` ("true"/"false"), for cutover."""
 PARKED = "dr-syncer.io/parked"
 """Node-selector key (value ``"true"``) that parks a DaemonSet on DR: no node carries it."""
 

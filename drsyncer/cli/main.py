@@ -35,4 +35,16 @@ def main(
 
 
 # --- command registration (one line per command module) ---
+from drsyncer.cli import validate as _validate  # noqa: E402
+
+app.command("validate")(_validate.validate)
+from drsyncer.cli import sync as _sync  # noqa: E402
+
+app.command("plan")(_sync.plan)
+app.command("sync")(_sync.sync)
+from drsyncer.cli.agent import agent_app as _agent_app  # noqa: E402
+from drsyncer.cli.keys import keys_app as _keys_app  # noqa: E402
+
+app.add_typer(_agent_app, name="agent")
+app.add_typer(_keys_app, name="keys")
 # --- end of command registration ---

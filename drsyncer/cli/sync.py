@@ -1,0 +1,225 @@
+"""``drsyncer plan`` and ``drsyncer sync``: what a sync would do, and doing it.
+
+``plan`` reads both clusters and prints, per object, create / update (with a field-level diff) /
+unchanged / prune / skip (with the reason). It sends zero mutating requests and needs no Prefect server.
+
+``sync`` runs the namespace-sync flow for each selected mapping, in this process, against the Prefect API
+(``PREFECT_API_URL``, or Prefect's local ephemeral server when it is unset). Exit code 0 when everything
+synced, 1 when any object or PVC failed, 2 for bad input. With ``--output json`` stdout holds exactly one
+JSON document (one report object for one mapping, a list for several) and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr, stdout, user_errors
+from drsyncer.config.effective import EffectiveMapping
+from drsyncer.errors import UsageError
+from drsyncer.prefect_env import apply_prefect_defaults
+
+CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
+MAPPING_OPTION = typer.Option(
+    None, "--mapping", "-m", help="NamespaceMapping name (metadata.name, or NAMESPACE/NAME). Repeatable."
+)
+FROM_CLUSTER_OPTION = typer.Option(
+    False, "--from-cluster", help="Read RemoteCluster/ClusterMapping/NamespaceMapping CRs from a cluster."
+)
+KUBECONFIG_OPTION = typer.Option(None, "--kubeconfig", help="Kubeconfig of the controller cluster.")
+CONTEXT_OPTION = typer.Option(None, "--context", help="Context in --kubeconfig (default: its current one).")
+
+
+def _controller(from_cluster: bool, kubeconfig: Path | None, context: str | None) -> dict[str, Any] | None:
+    if not from_cluster:
+        if kubeconfig is not None:
+            raise UsageError("--kubeconfig is only used with --from-cluster", fix="add --from-cluster")
+        return None
+    if kubeconfig is None:
+        raise UsageError("--from-cluster needs --kubeconfig", fix="pass --kubeconfig CONTROLLER_KUBECONFIG")
+    return {"kubeconfig": str(kubeconfig.expanduser().resolve()), "context": context}
+
+
+def _selected(
+    config: list[Path] | None, mappings: list[str] | None, controller: dict[str, Any] | None
+) -> list[str]:
+    """Mapping names to run: the ``--mapping`` values, or every mapping of the configuration."""
+    if controller is not None:
+        if config:
+            raise UsageError(
+                "CONFIG paths and --from-cluster exclude each other", fix="give one or the other"
+            )
+        if not mappings:
+            raise UsageError(
+                "controller mode needs --mapping NAMESPACE/NAME", fix="name the NamespaceMapping to sync"
+            )
+        return list(mappings)
+    if not config:
+        raise UsageError("no CONFIG given", fix="pass configuration files or directories, e.g. deployments/examples")
+    from drsyncer.config.loader import load_config
+
+    loaded = load_config(config)
+    return [mapping.key for mapping in loaded.select(mappings or None)]
+
+
+def plan(
+    config: list[Path] | None = CONFIG_ARGUMENT,
+    mapping: list[str] | None = MAPPING_OPTION,
+    from_cluster: bool = FROM_CLUSTER_OPTION,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
+    context: str | None = CONTEXT_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Show what a sync would do, object by object. Sends no mutating request."""
+    with user_errors():
+        controller = _controller(from_cluster, kubeconfig, context)
+        names = _selected(config, mapping, controller)
+        documents = [_plan_one(config or [], name, controller) for name in names]
+    if output == OutputFormat.json:
+        print_json(documents[0] if len(documents) == 1 else documents)
+    else:
+        for document in documents:
+            _print_plan(document)
+
+
+def _plan_one(config: list[Path], name: str, controller: dict[str, Any] | None) -> dict[str, Any]:
+    from flows.mapping_source import MappingSource, resolve_mapping
+    from tasks.session import open_session, plan_session
+
+    resolved = resolve_mapping(MappingSource(tuple(str(p) for p in config), controller), name)
+    session = open_session(resolved.mapping, controller=resolved.controller)
+    try:
+        prepared = plan_session(session)
+    finally:
+        session.close()
+    return _plan_document(resolved.mapping, prepared.all_entries)
+
+
+def _plan_document(mapping: EffectiveMapping, entries: list[Any]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    objects = []
+    for entry in entries:
+        counts[entry.action] = counts.get(entry.action, 0) + 1
+        objects.append(
+            {
+                "kind": entry.kind,
+                "name": entry.name,
+                "action": entry.action,
+                "reason": entry.reason,
+                "diff": [
+                    {"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff
+                ],
+            }
+        )
+    return {
+        "mapping": mapping.name,
+        "source": {"cluster": mapping.source.name, "namespace": mapping.source_namespace},
+        "destination": {"cluster": mapping.destination.name, "namespace": mapping.destination_namespace},
+        "counts": counts,
+        "objects": objects,
+    }
+
+
+_ACTION_STYLE = {"create": "green", "update": "yellow", "unchanged": "dim", "prune": "red", "skip": "cyan"}
+
+
+def _print_plan(document: dict[str, Any]) -> None:
+    source, destination = document["source"], document["destination"]
+    table = Table(
+        title=f"Plan for {document['mapping']}: {source['cluster']}/{source['namespace']} → "
+        f"{destination['cluster']}/{destination['namespace']}",
+        title_justify="left",
+    )
+    for column in ("KIND", "NAME", "ACTION", "WHY / CHANGES"):
+        table.add_column(column, overflow="fold")
+    for item in document["objects"]:
+        details = item["reason"]
+        if item["diff"]:
+            details += "\n" + "\n".join(
+                f"{d['change'][0].upper() if d['change'] else '~'} {d['path']}: {_short(d['before'])} → "
+                f"{_short(d['after'])}"
+                for d in item["diff"][:12]
+            )
+        style = _ACTION_STYLE.get(item["action"], "")
+        table.add_row(item["kind"], item["name"], f"[{style}]{item['action']}[/]", details)
+    stdout.print(table)
+    stdout.print(", ".join(f"{count} {action}" for action, count in sorted(document["counts"].items())))
+
+
+def _short(value: Any) -> str:
+    text = "-" if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def sync(
+    config: list[Path] | None = CONFIG_ARGUMENT,
+    mapping: list[str] | None = MAPPING_OPTION,
+    from_cluster: bool = FROM_CLUSTER_OPTION,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
+    context: str | None = CONTEXT_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Run the sync flow now for one mapping (--mapping) or every mapping of CONFIG."""
+    with user_errors():
+        controller = _controller(from_cluster, kubeconfig, context)
+        names = _selected(config, mapping, controller)
+    apply_prefect_defaults()
+    documents = []
+    for name in names:
+        if output != OutputFormat.json:
+            stderr.print(f"[bold]syncing[/] {name} ...", highlight=False)
+        documents.append(_sync_one(config or [], name, controller))
+    if output == OutputFormat.json:
+        print_json(documents[0] if len(documents) == 1 else documents)
+    else:
+        for document in documents:
+            _print_report(document)
+    if any(document.get("phase") != "Completed" for document in documents):
+        raise typer.Exit(1)
+
+
+def _sync_one(config: list[Path], name: str, controller: dict[str, Any] | None) -> dict[str, Any]:
+    from drsyncer.quiet_prefect import prefect_logs_to_stderr
+    from flows.namespace_sync import namespace_sync
+
+    with prefect_logs_to_stderr():
+        state = namespace_sync(
+            mapping=name, config=[str(p) for p in config], controller=controller, return_state=True
+        )
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict):
+        return result
+    return {"mapping": name, "phase": "Failed", "error": str(result) or state.message or "flow run failed"}
+
+
+def _print_report(document: dict[str, Any]) -> None:
+    if "counts" not in document:
+        stderr.print(f"[bold red]error:[/] {document.get('mapping')}: ", end="", highlight=False)
+        stderr.print(str(document.get("error")), markup=False, highlight=False)
+        return
+    source, destination = document["source"], document["destination"]
+    phase = document["phase"]
+    colour = "green" if phase == "Completed" else "red"
+    stdout.print(
+        f"[bold]{document['mapping']}[/]: {source['cluster']}/{source['namespace']} → "
+        f"{destination['cluster']}/{destination['namespace']}: [{colour}]{phase}[/] "
+        f"in {document['durationSeconds']:.1f} s",
+        highlight=False,
+    )
+    stdout.print("  " + ", ".join(f"{count} {key}" for key, count in document["counts"].items()), highlight=False)
+    for item in document["objects"]:
+        if item["status"] == "failed":
+            stdout.print(f"  [red]failed[/] {item['kind']}/{item['name']}: ", end="", highlight=False)
+            stdout.print(str(item["error"]), markup=False, highlight=False)
+    for pvc in document.get("pvcs", []):
+        stdout.print(
+            f"  PVC {pvc['name']}: {pvc['status']}, {pvc['bytesTransferred']} bytes, "
+            f"{pvc['filesTransferred']} files, verification {pvc['verification']}",
+            highlight=False,
+        )
+    if document.get("error"):
+        stdout.print("  [red]error:[/] ", end="", highlight=False)
+        stdout.print(str(document["error"]), markup=False, highlight=False)

@@ -1,0 +1,290 @@
+"""SSH keys for PVC data: who may log in to which agent, to do what, and how clients know the agents.
+
+Three kinds of ed25519 keys, all generated here with ``cryptography`` in OpenSSH formats:
+
+* a **host key per cluster**: every agent of the cluster presents it; clients check it against a
+  known_hosts line built from its public half (never ``StrictHostKeyChecking=no``);
+* a **pull key per ClusterMapping**: its private half lives on the DR agents (rsync's ssh uses it), its
+  public half is authorized on the source agents as ``command="rrsync -ro <pods dir>",restrict`` —
+  read-only rsync below the kubelet pods directory and nothing else;
+* a **control key per ClusterMapping**: its private half lives with the controller (the Prefect worker),
+  its public half is authorized on the DR agents with the control program as forced command
+  (``agent/control.py``: ``probe``, ``pull``, ``checksum``, ``df``).
+
+Private keys go only where they are used (:func:`agent_secret`, :func:`controller_secret`). Rotation: a
+:class:`KeySet` holds the current key plus the public halves still accepted; :meth:`KeySet.rotate` makes a
+new current key while the old public key stays authorized, :meth:`KeySet.retire_previous` drops the old
+ones once the new private key is installed everywhere. Everything is a pure function over small frozen
+dataclasses; writing Secrets to clusters is the caller's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from drsyncer.objects import KubeObject
+
+AGENT_NAMESPACE = "dr-syncer"
+AGENT_SECRET_NAME = "dr-syncer-agent-keys"  # noqa: S105 (a name, not a secret)
+CONTROLLER_SECRET_PREFIX = "dr-syncer-control-"  # noqa: S105
+KEYS_MOUNT = "/etc/dr-syncer/keys"
+"""Where agents mount :data:`AGENT_SECRET_NAME`."""
+DEFAULT_PODS_DIR = "/var/lib/kubelet/pods"
+RRSYNC = "/usr/bin/rrsync"
+CONTROL_PROGRAM = "/usr/local/bin/dr-syncer-control"
+HOST_KEY_FILE = "ssh_host_ed25519_key"
+AUTHORIZED_KEYS_FILE = "authorized_keys"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """One ed25519 key: OpenSSH private key (PEM text) and its ``ssh-ed25519 AAAA... comment`` line."""
+
+    private_openssh: str = field(repr=False)
+    public_openssh: str
+
+    @property
+    def fingerprint(self) -> str:
+        """``SHA256:...`` as ``ssh-keygen -l`` prints it."""
+        return public_key_fingerprint(self.public_openssh)
+
+
+def generate_keypair(comment: str) -> KeyPair:
+    """A fresh ed25519 key; ``comment`` ends the public line (no spaces or newlines)."""
+    if not comment or any(c.isspace() for c in comment):
+        raise ValueError(f"key comment {comment!r} must be one word")
+    private = Ed25519PrivateKey.generate()
+    private_text = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+    public_text = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    return KeyPair(private_openssh=private_text, public_openssh=f"{public_text} {comment}")
+
+
+def public_key_fingerprint(public_line: str) -> str:
+    """``SHA256:<base64 without padding>`` of an OpenSSH public key line."""
+    blob = base64.b64decode(_key_fields(public_line)[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def _key_fields(public_line: str) -> tuple[str, str]:
+    fields = public_line.split()
+    if len(fields) < 2 or fields[0] != "ssh-ed25519":
+        raise ValueError("not an ssh-ed25519 public key line")
+    return fields[0], fields[1]
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """A key in use plus the public keys still accepted during a rotation."""
+
+    current: KeyPair
+    previous_public: tuple[str, ...] = ()
+
+    @property
+    def accepted_public(self) -> tuple[str, ...]:
+        """Every public key an agent must accept now: the current one first, then the previous ones."""
+        return (self.current.public_openssh, *self.previous_public)
+
+    def rotate(self, new: KeyPair) -> KeySet:
+        """Make ``new`` current; the old public key stays accepted until :meth:`retire_previous`."""
+        return KeySet(current=new, previous_public=(self.current.public_openssh, *self.previous_public))
+
+    def retire_previous(self) -> KeySet:
+        """Stop accepting old keys (call once the new private key is installed everywhere)."""
+        return replace(self, previous_public=())
+
+
+@dataclass(frozen=True)
+class MappingKeys:
+    """The client keys of one ClusterMapping."""
+
+    cluster_mapping: str
+    pull: KeySet
+    control: KeySet
+
+
+def generate_mapping_keys(cluster_mapping: str) -> MappingKeys:
+    """Fresh pull and control keys for a ClusterMapping."""
+    return MappingKeys(
+        cluster_mapping=cluster_mapping,
+        pull=KeySet(generate_keypair(f"dr-syncer-pull@{cluster_mapping}")),
+        control=KeySet(generate_keypair(f"dr-syncer-control@{cluster_mapping}")),
+    )
+
+
+def generate_host_key(cluster: str) -> KeyPair:
+    """The host key every agent of ``cluster`` presents."""
+    return generate_keypair(f"dr-syncer-agent@{cluster}")
+
+
+# --- authorized_keys and known_hosts lines --------------------------------------------------------------
+
+
+def forced_command_line(public_line: str, command: Sequence[str]) -> str:
+    """``command="...",restrict <key>``: the key can only run ``command``; no pty, forwarding or rc files."""
+    rendered = shlex.join(command)
+    if '"' in rendered or "\\" in rendered or "\n" in rendered:
+        raise ValueError("forced commands must not contain double quotes, backslashes or newlines")
+    key_type, blob = _key_fields(public_line)
+    comment = public_line.split()[2] if len(public_line.split()) > 2 else ""
+    return f'command="{rendered}",restrict {key_type} {blob} {comment}'.rstrip()
+
+
+def pull_command(*, pods_dir: str = DEFAULT_PODS_DIR, rrsync: str = RRSYNC) -> list[str]:
+    """The forced command of the pull key on source agents: read-only rsync below ``pods_dir``.
+
+    ``-ro`` implies rrsync's ``-no-lock``, so several PVCs of one node can be pulled at once.
+    """
+    return [rrsync, "-ro", pods_dir]
+
+
+def control_command(
+    cluster_mapping: str,
+    *,
+    pods_dir: str = DEFAULT_PODS_DIR,
+    program: Sequence[str] = (CONTROL_PROGRAM,),
+    keys_dir: str = KEYS_MOUNT,
+) -> list[str]:
+    """The forced command of a mapping's control key on DR agents; it names that mapping's pull key."""
+    return [
+        *program,
+        "--pods-dir", pods_dir,
+        "--pull-key", f"{keys_dir}/{pull_key_file(cluster_mapping)}",
+        "--known-hosts", f"{keys_dir}/{known_hosts_file(cluster_mapping)}",
+    ]  # fmt: skip
+
+
+def pull_key_file(cluster_mapping: str) -> str:
+    """File name of a mapping's pull private key inside the agent Secret."""
+    return f"pull-{cluster_mapping}"
+
+
+def known_hosts_file(cluster_mapping: str) -> str:
+    """File name of the known_hosts (source cluster's host key) a DR agent uses for a mapping."""
+    return f"known-hosts-{cluster_mapping}"
+
+
+def known_hosts_line(public_line: str, *, host: str, port: int) -> str:
+    """``[host]:port ssh-ed25519 AAAA...``; ``host`` may be an OpenSSH pattern such as ``*``.
+
+    A cluster's agents share one host key and run on nodes whose addresses change, so the production
+    line is ``[*]:<port>``: the key, not the address, is the identity.
+    """
+    if not 1 <= port <= 65535 or not host or any(c.isspace() or c == "," for c in host):
+        raise ValueError(f"bad known_hosts host {host!r} or port {port!r}")
+    key_type, blob = _key_fields(public_line)
+    return f"[{host}]:{port} {key_type} {blob}"
+
+
+def authorized_keys(
+    *,
+    pull_keys: Sequence[KeySet] = (),
+    control_keys: Mapping[str, KeySet] | None = None,
+    pods_dir: str = DEFAULT_PODS_DIR,
+    rrsync: str = RRSYNC,
+    control_program: Sequence[str] = (CONTROL_PROGRAM,),
+    keys_dir: str = KEYS_MOUNT,
+) -> str:
+    """An agent's authorized_keys: pull keys it serves as source, control keys (by mapping) it obeys as DR."""
+    lines = [
+        forced_command_line(public, pull_command(pods_dir=pods_dir, rrsync=rrsync))
+        for key_set in pull_keys
+        for public in key_set.accepted_public
+    ]
+    for mapping, key_set in sorted((control_keys or {}).items()):
+        command = control_command(mapping, pods_dir=pods_dir, program=control_program, keys_dir=keys_dir)
+        lines += [forced_command_line(public, command) for public in key_set.accepted_public]
+    return "".join(f"{line}\n" for line in lines)
+
+
+# --- Secrets ---------------------------------------------------------------------------------------------
+
+
+def secret_manifest(
+    name: str, namespace: str, files: Mapping[str, str], *, labels: Mapping[str, str] | None = None
+) -> KubeObject:
+    """An Opaque Secret holding ``files`` (base64 ``data``), labelled as ours."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/part-of": "dr-syncer",
+                "app.kubernetes.io/managed-by": "dr-syncer",
+                **(labels or {}),
+            },
+        },
+        "type": "Opaque",
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in sorted(files.items())},
+    }
+
+
+@dataclass(frozen=True)
+class DrRole:
+    """What a DR agent needs for one mapping: its keys and the source cluster's host key and port."""
+
+    keys: MappingKeys
+    source_host_key: KeyPair
+    source_port: int
+
+
+def agent_secret(
+    cluster: str,
+    host_key: KeyPair,
+    *,
+    as_source: Sequence[MappingKeys] = (),
+    as_dr: Sequence[DrRole] = (),
+    pods_dir: str = DEFAULT_PODS_DIR,
+) -> KubeObject:
+    """The Secret mounted by every agent of ``cluster`` at :data:`KEYS_MOUNT`.
+
+    Holds the cluster's host key (private: agents present it), authorized_keys, and for each mapping
+    where the cluster is DR the pull private key plus a known_hosts for the source cluster's agents.
+    """
+    files = {
+        HOST_KEY_FILE: host_key.private_openssh,
+        f"{HOST_KEY_FILE}.pub": host_key.public_openssh + "\n",
+        AUTHORIZED_KEYS_FILE: authorized_keys(
+            pull_keys=[mapping.pull for mapping in as_source],
+            control_keys={role.keys.cluster_mapping: role.keys.control for role in as_dr},
+            pods_dir=pods_dir,
+        ),
+    }
+    for role in as_dr:
+        mapping = role.keys.cluster_mapping
+        files[pull_key_file(mapping)] = role.keys.pull.current.private_openssh
+        files[known_hosts_file(mapping)] = (
+            known_hosts_line(role.source_host_key.public_openssh, host="*", port=role.source_port) + "\n"
+        )
+    return secret_manifest(
+        AGENT_SECRET_NAME, AGENT_NAMESPACE, files, labels={"dr-syncer.io/remote-cluster": cluster}
+    )
+
+
+def controller_secret(
+    keys: MappingKeys, *, dr_host_key: KeyPair, dr_port: int, namespace: str = AGENT_NAMESPACE
+) -> KubeObject:
+    """The Secret the controller (Prefect worker) reads: the control private key and the DR known_hosts."""
+    return secret_manifest(
+        f"{CONTROLLER_SECRET_PREFIX}{keys.cluster_mapping}",
+        namespace,
+        {
+            "control-key": keys.control.current.private_openssh,
+            "known_hosts": known_hosts_line(dr_host_key.public_openssh, host="*", port=dr_port) + "\n",
+        },
+        labels={"dr-syncer.io/cluster-mapping": keys.cluster_mapping},
+    )

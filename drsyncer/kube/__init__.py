@@ -1,0 +1,1 @@
+"""Kubernetes access: building clients from configuration, requests with retries, discovery."""

@@ -1,0 +1,338 @@
+"""Sandbox node agents: one real ``sshd`` per sandbox node, on 127.0.0.1, running our ``agent/`` files.
+
+Each :class:`LocalAgent` plays the DaemonSet pod of one node: ``/usr/sbin/sshd -D -e -f CONFIG`` with the
+config rendered from ``agent/sshd_config.tmpl``, the node's cluster host key, and an authorized_keys built
+by :mod:`drsyncer.keys` — pull keys forced to ``rrsync -ro <node root>/pods``, control keys forced to
+``agent/control.py --pods-dir <node root>/pods``. The node's root directory plays ``/var/lib/kubelet``.
+All agents share 127.0.0.1, so an agent's address is ``127.0.0.1:<its port>``; known_hosts files name each
+port. :meth:`AgentSet.stop` ends every listener and its session children by PID (a killed listener
+leaves its sessions running, so children are collected first). Used by tests and ``drsyncer demo`` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import agent as agent_package
+from drsyncer.keys import (
+    KeyPair,
+    MappingKeys,
+    authorized_keys,
+    known_hosts_file,
+    known_hosts_line,
+    pull_key_file,
+)
+
+SSHD = "/usr/sbin/sshd"
+LOOPBACK = "127.0.0.1"
+AGENT_DIR = Path(agent_package.__file__).resolve().parent
+SSHD_TEMPLATE = AGENT_DIR / "sshd_config.tmpl"
+CONTROL_PROGRAM = AGENT_DIR / "control.py"
+START_DEADLINE_SECONDS = 10.0
+STOP_DEADLINE_SECONDS = 5.0
+
+
+class AgentStartError(RuntimeError):
+    """An sshd did not start listening before the deadline."""
+
+
+def render_sshd_config(
+    *,
+    port: int,
+    host_key: str,
+    authorized_keys_file: str,
+    pid_file: str,
+    listen_address: str = LOOPBACK,
+    strict_modes: bool = True,
+) -> str:
+    """``agent/sshd_config.tmpl`` with its placeholders filled."""
+    return Template(SSHD_TEMPLATE.read_text()).substitute(
+        port=port,
+        listen_address=listen_address,
+        host_key=host_key,
+        pid_file=pid_file,
+        authorized_keys=authorized_keys_file,
+        strict_modes="yes" if strict_modes else "no",
+    )
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port free right now on ``host`` (sshd refuses port 0, so we pick one first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def descendants(pid: int) -> list[int]:
+    """PIDs of every live descendant of ``pid`` (children first, found by walking ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        for child in children.get(current, []):
+            found.append(child)
+            frontier.append(child)
+    return found
+
+
+def _signal_all(pids: Iterable[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@dataclass(frozen=True)
+class SandboxMapping:
+    """One ClusterMapping in the sandbox: its keys and which cluster is source and which is DR."""
+
+    keys: MappingKeys
+    source_cluster: str
+    dr_cluster: str
+
+
+@dataclass(frozen=True)
+class AgentNode:
+    """A sandbox node: its name, cluster, and root directory (plays ``/var/lib/kubelet``)."""
+
+    name: str
+    cluster: str
+    root_dir: Path
+
+    @property
+    def pods_dir(self) -> Path:
+        """``<root>/pods``: the only tree the agent serves or writes."""
+        return self.root_dir / "pods"
+
+
+@dataclass
+class LocalAgent:
+    """One running sshd for one sandbox node."""
+
+    node: AgentNode
+    port: int
+    config_dir: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> str:
+        """The address clients use."""
+        return LOOPBACK
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the sshd listener (None when stopped)."""
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        """Start ``sshd -D -e -f CONFIG`` and wait (with a deadline) until it accepts connections."""
+        Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+        log = (self.config_dir / "sshd.log").open("ab")
+        self.process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.config_dir / "sshd_config")],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AgentStartError(
+                    f"sshd for node {self.node.name} exited: "
+                    f"{(self.config_dir / 'sshd.log').read_text()[-500:]}"
+                )
+            with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, self.port), timeout=0.5):
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise AgentStartError(f"sshd for node {self.node.name} did not listen on port {self.port}")
+
+    def session_pids(self) -> list[int]:
+        """PIDs of the listener's live session processes (sshd children, forced commands, rsync)."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        return [pid for pid in descendants(self.process.pid) if _alive(pid)]
+
+    def cut_sessions(self) -> list[int]:
+        """Kill every open session (SIGKILL), leaving the listener up: a network cut, as seen by peers."""
+        pids = self.session_pids()
+        _signal_all(pids, signal.SIGKILL)
+        return pids
+
+    def stop(self) -> None:
+        """Terminate the listener and all its session children, by PID, with a deadline."""
+        if self.process is None:
+            return
+        children = descendants(self.process.pid)
+        _signal_all(children, signal.SIGTERM)
+        if self.process.poll() is None:
+            self.process.terminate()
+        deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+        while time.monotonic() < deadline and (
+            self.process.poll() is None or any(_alive(pid) for pid in children)
+        ):
+            time.sleep(0.02)
+        _signal_all([pid for pid in children if _alive(pid)], signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=STOP_DEADLINE_SECONDS)
+        self.process = None
+
+
+def _write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def control_program_argv() -> list[str]:
+    """How the sandbox runs ``agent/control.py`` (this interpreter, isolated mode)."""
+    return [sys.executable, "-I", str(CONTROL_PROGRAM), "--rsync", "/usr/bin/rsync", "--ssh", "/usr/bin/ssh"]
+
+
+@dataclass
+class AgentSet:
+    """All sandbox agents of a test session or demo, plus the controller's key files."""
+
+    agents: dict[str, LocalAgent]
+    work_dir: Path
+    mappings: dict[str, SandboxMapping]
+
+    @classmethod
+    def start(
+        cls,
+        nodes: Sequence[AgentNode],
+        *,
+        host_keys: Mapping[str, KeyPair],
+        mappings: Sequence[SandboxMapping],
+        work_dir: Path,
+    ) -> AgentSet:
+        """Write every agent's files, start every sshd; stop the started ones if one fails."""
+        ports = {node.name: free_port() for node in nodes}
+        agent_set = cls(agents={}, work_dir=work_dir, mappings={m.keys.cluster_mapping: m for m in mappings})
+        try:
+            for node in nodes:
+                agent = LocalAgent(
+                    node=node, port=ports[node.name], config_dir=work_dir / "agents" / node.name
+                )
+                agent_set._write_agent_files(agent, nodes, ports, host_keys)
+                agent_set.agents[node.name] = agent
+                agent.start()
+            for mapping in mappings:
+                agent_set._write_controller_files(mapping, nodes, ports, host_keys)
+        except BaseException:
+            agent_set.stop()
+            raise
+        return agent_set
+
+    def _write_agent_files(
+        self,
+        agent: LocalAgent,
+        nodes: Sequence[AgentNode],
+        ports: Mapping[str, int],
+        host_keys: Mapping[str, KeyPair],
+    ) -> None:
+        node = agent.node
+        host_key = host_keys[node.cluster]
+        node.pods_dir.mkdir(parents=True, exist_ok=True)
+        config = agent.config_dir
+        config.mkdir(parents=True, exist_ok=True)
+        as_source = [m for m in self.mappings.values() if m.source_cluster == node.cluster]
+        as_dr = [m for m in self.mappings.values() if m.dr_cluster == node.cluster]
+        _write_private(config / "ssh_host_ed25519_key", host_key.private_openssh)
+        _write_private(
+            config / "authorized_keys",
+            authorized_keys(
+                pull_keys=[m.keys.pull for m in as_source],
+                control_keys={m.keys.cluster_mapping: m.keys.control for m in as_dr},
+                pods_dir=str(node.pods_dir),
+                control_program=control_program_argv(),
+                keys_dir=str(config),
+            ),
+        )
+        for mapping in as_dr:
+            name = mapping.keys.cluster_mapping
+            _write_private(config / pull_key_file(name), mapping.keys.pull.current.private_openssh)
+            source_agents = [n for n in nodes if n.cluster == mapping.source_cluster]
+            source_host_key = host_keys[mapping.source_cluster].public_openssh
+            lines = [
+                known_hosts_line(source_host_key, host=LOOPBACK, port=ports[n.name]) for n in source_agents
+            ]
+            _write_private(config / known_hosts_file(name), "".join(f"{line}\n" for line in lines))
+        _write_private(
+            config / "sshd_config",
+            render_sshd_config(
+                port=agent.port,
+                host_key=str(config / "ssh_host_ed25519_key"),
+                authorized_keys_file=str(config / "authorized_keys"),
+                pid_file=str(config / "sshd.pid"),
+                strict_modes=False,
+            ),
+        )
+
+    def _write_controller_files(
+        self,
+        mapping: SandboxMapping,
+        nodes: Sequence[AgentNode],
+        ports: Mapping[str, int],
+        host_keys: Mapping[str, KeyPair],
+    ) -> None:
+        name = mapping.keys.cluster_mapping
+        directory = self.work_dir / "controller" / name
+        _write_private(directory / "control-key", mapping.keys.control.current.private_openssh)
+        lines = [
+            known_hosts_line(host_keys[n.cluster].public_openssh, host=LOOPBACK, port=ports[n.name])
+            for n in nodes
+        ]
+        _write_private(directory / "known_hosts", "".join(f"{line}\n" for line in lines))
+
+    def control_key_file(self, cluster_mapping: str) -> Path:
+        """The controller's private control key for a mapping."""
+        return self.work_dir / "controller" / cluster_mapping / "control-key"
+
+    def known_hosts_file(self, cluster_mapping: str) -> Path:
+        """The controller's known_hosts (every sandbox agent's host key, by port)."""
+        return self.work_dir / "controller" / cluster_mapping / "known_hosts"
+
+    def __getitem__(self, node_name: str) -> LocalAgent:
+        return self.agents[node_name]
+
+    def stop(self) -> None:
+        """Stop every agent (listener and sessions) by PID."""
+        for agent in self.agents.values():
+            agent.stop()

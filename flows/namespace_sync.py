@@ -1,0 +1,199 @@
+"""The namespace-sync flow: one NamespaceMapping, source namespace → DR namespace (design §4).
+
+``discover → filter → transform → plan → apply → prune → PVC data → report``
+
+The flow only orchestrates: it loads the mapping, opens the session, fans discovery out over the kinds
+(bounded), plans, applies kind by kind in dependency order, runs the data stage and builds the
+:class:`~drsyncer.report.SyncReport` — returned, published as Prefect artifacts, and (controller mode)
+written to the NamespaceMapping status. A failed object never stops the others; any failure fails the
+flow run at the end, with the list.
+
+Parameters carry only references (the mapping's name and where the configuration lives), never secrets.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from drsyncer.config.effective import EffectiveMapping
+from drsyncer.errors import DrSyncerError
+from drsyncer.report import ObjectOutcome, SyncReport
+from flows.mapping_source import MappingSource, resolve_mapping
+from tasks.apply.applier import ApplyContext
+from tasks.plan.planner import PlanEntry
+from tasks.prepare import PreparedPlan
+from tasks.session import SyncSession, namespace_objects, open_session
+from tasks.sync_tasks import apply_kind, discover_kind, plan_sync
+
+DISCOVERY_WORKERS = 4
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    mapping = str(parameters.get("mapping", "mapping"))
+    verb = "plan" if parameters.get("plan_only") else "sync"
+    return f"{verb}-{mapping.replace('/', '-')}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+
+
+@flow(
+    name="namespace-sync",
+    flow_run_name=_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=DISCOVERY_WORKERS),
+    log_prints=False,
+)
+def namespace_sync(
+    mapping: str,
+    config: list[str] | None = None,
+    controller: dict[str, Any] | None = None,
+    plan_only: bool = False,
+) -> State:
+    """Sync one NamespaceMapping (or only plan it) and report what happened.
+
+    Args:
+        mapping: the NamespaceMapping's ``metadata.name`` (or ``namespace/name``).
+        config: configuration files or directories (file mode).
+        controller: ``{"kubeconfig": PATH, "context": NAME}`` of the controller cluster (controller mode).
+        plan_only: plan without writing anything.
+    """
+    source = MappingSource(config=tuple(config or ()), controller=controller)
+    resolved = resolve_mapping(source, mapping)
+    report = run_sync(resolved.mapping, controller_client=resolved.controller, plan_only=plan_only)
+    if resolved.status_writer is not None and not plan_only:
+        resolved.status_writer(report)
+    publish_report(report)
+    document = report.to_json()
+    if report.succeeded:
+        return Completed(message=f"{report.counts}", data=document)
+    return Failed(message=f"sync of {report.mapping} failed: {report.failure_summary()}", data=document)
+
+
+def run_sync(
+    mapping: EffectiveMapping, *, controller_client: Any = None, plan_only: bool = False
+) -> SyncReport:
+    """The body of the flow: every stage, with failures collected into the report."""
+    logger = get_run_logger()
+    started = time.monotonic()
+    report = SyncReport(
+        mapping=mapping.name,
+        source_cluster=mapping.source.name,
+        source_namespace=mapping.source_namespace,
+        destination_cluster=mapping.destination.name,
+        destination_namespace=mapping.destination_namespace,
+        started_at=_now(),
+        plan_only=plan_only,
+    )
+    session: SyncSession | None = None
+    try:
+        session = open_session(mapping, controller=controller_client)
+        plan = _discover_and_plan(session)
+        if plan_only:
+            report.objects = [_planned(entry) for entry in plan.all_entries]
+        else:
+            report.objects = _apply_plan(session, plan)
+    except DrSyncerError as error:
+        logger.error("%s", error)
+        report.error = str(error)
+    finally:
+        if session is not None:
+            session.close()
+    report.finished_at = _now()
+    report.duration_seconds = time.monotonic() - started
+    return report
+
+
+def _discover_and_plan(session: SyncSession) -> PreparedPlan:
+    futures = [discover_kind.submit(session, resource) for resource in session.resources]
+    listings = [future.result() for future in futures]
+    source_namespace, destination_namespace = namespace_objects(session)
+    return plan_sync(session, listings, source_namespace, destination_namespace)
+
+
+def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]:
+    mapping = session.mapping
+    context = ApplyContext(
+        client=session.destination,
+        discovery=session.destination_discovery,
+        namespace=mapping.destination_namespace,
+        immutable=mapping.immutable_resource_config,
+    )
+    outcomes: list[ObjectOutcome] = []
+    namespace_entry = plan.namespace
+    if namespace_entry.action == "create" and not mapping.namespace_config.create_namespace:
+        outcomes.append(
+            ObjectOutcome(
+                kind="Namespace",
+                name=mapping.destination_namespace,
+                action="create",
+                status="failed",
+                error=f"namespace {mapping.destination_namespace!r} does not exist in cluster "
+                f"{mapping.destination.name!r} and namespaceConfig.createNamespace is false; create it first",
+            )
+        )
+        return outcomes
+    namespace_context = ApplyContext(
+        client=session.destination, discovery=session.destination_discovery, namespace=""
+    )
+    outcomes.extend(apply_kind(namespace_context, "Namespace", [namespace_entry]))
+    if outcomes[-1].status == "failed":
+        return outcomes
+    for kind, entries in _group_by_kind(plan.entries):
+        if all(entry.action in ("unchanged", "skip") for entry in entries):
+            outcomes.extend(
+                ObjectOutcome(
+                    kind=e.kind,
+                    name=e.name,
+                    action=e.action,
+                    status="unchanged" if e.action == "unchanged" else "skipped",
+                    reason=e.reason,
+                )
+                for e in entries
+            )
+            continue
+        outcomes.extend(apply_kind(context, kind, entries))
+    return outcomes
+
+
+def _group_by_kind(entries: list[PlanEntry]) -> list[tuple[str, list[PlanEntry]]]:
+    """Consecutive runs of one kind and phase (apply vs prune), keeping the plan's order."""
+    groups: list[tuple[str, list[PlanEntry]]] = []
+    for entry in entries:
+        label = f"{entry.kind}{'-prune' if entry.action == 'prune' else ''}"
+        if groups and groups[-1][0] == label:
+            groups[-1][1].append(entry)
+        else:
+            groups.append((label, [entry]))
+    return groups
+
+
+def _planned(entry: PlanEntry) -> ObjectOutcome:
+    return ObjectOutcome(
+        kind=entry.kind,
+        name=entry.name,
+        action=entry.action,
+        status="planned" if entry.action not in ("skip",) else "skipped",
+        reason=entry.reason,
+        diff=[{"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff],
+    )
+
+
+def publish_report(report: SyncReport) -> None:
+    """The report as Prefect artifacts: a table of objects and a markdown summary."""
+    key = re.sub(r"[^a-z0-9-]+", "-", f"{'plan' if report.plan_only else 'sync'}-{report.mapping}".lower())
+    create_markdown_artifact(markdown=report.to_markdown(), key=key, description="dr-syncer sync summary")
+    rows = report.table_rows()
+    if rows:
+        create_table_artifact(table=rows, key=f"{key}-objects", description="objects: action and outcome")

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install dr-syncer with its dev extras. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'

@@ -1,0 +1,182 @@
+"""Apply and prune: carrying out a plan in the DR cluster (design §4.4).
+
+Every create and update is a server-side apply with field manager ``dr-syncer`` and ``force`` (the DR
+copy follows the source; fields someone changed by hand in DR are taken back). ``unchanged`` and ``skip``
+entries send nothing, which is what makes a no-op re-sync send zero mutating requests.
+
+- 409 Conflict is retried a few times.
+- 422 "field is immutable" follows ``immutableResourceConfig`` (see :mod:`tasks.apply.immutable`).
+- One failing object never stops the others: the failure becomes that object's outcome.
+- Prune deletes only what the plan marked ``prune`` (objects dr-syncer manages whose source is gone).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from drsyncer.config.namespace_mapping import ImmutableResourceConfig, ImmutableResourceHandling
+from drsyncer.errors import ClusterError
+from drsyncer.kube.client import ApiError, KubeClient
+from drsyncer.kube.discovery import ApiResource, Discovery
+from drsyncer.labels import FIELD_MANAGER
+from drsyncer.objects import KubeObject, object_name
+from drsyncer.report import ObjectOutcome
+from tasks.apply.immutable import choose_strategy, keep_immutable_fields
+from tasks.plan.planner import PlanEntry, api_group
+
+CONFLICT_ATTEMPTS = 4
+
+
+@dataclass
+class ApplyContext:
+    """Where and how a plan is applied."""
+
+    client: KubeClient
+    discovery: Discovery
+    namespace: str
+    immutable: ImmutableResourceConfig = field(default_factory=ImmutableResourceConfig)
+    field_manager: str = FIELD_MANAGER
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    delete_timeout: float = 60.0
+
+    def resource_for(self, entry: PlanEntry) -> ApiResource:
+        """The DR cluster's served resource for an entry's group and kind."""
+        group = entry.api_version.rpartition("/")[0]
+        for resource in self.discovery.resources(group):
+            if resource.kind == entry.kind:
+                return resource
+        name = f"{entry.kind} ({group or 'core'})"
+        raise ClusterError(
+            f"cluster {self.client.cluster!r} does not serve {name}",
+            fix="install the kind (e.g. its CRD) in the DR cluster, or remove it from resourceTypes",
+        )
+
+
+def apply_entry(context: ApplyContext, entry: PlanEntry) -> ObjectOutcome:
+    """Carry out one plan entry; never raises for an object-level failure."""
+    outcome = ObjectOutcome(
+        kind=entry.kind, name=entry.name, action=entry.action, status="", reason=entry.reason
+    )
+    if entry.action == "unchanged":
+        outcome.status = "unchanged"
+        return outcome
+    if entry.action == "skip" or entry.obj is None:
+        outcome.status = "skipped"
+        return outcome
+    try:
+        resource = context.resource_for(entry)
+        if entry.action == "prune":
+            context.client.delete(resource.path(context.namespace, entry.name))
+            outcome.status = "pruned"
+        else:
+            _apply_with_strategies(context, resource, entry.obj, outcome)
+    except ClusterError as error:
+        outcome.status = "failed"
+        outcome.error = error.message
+    return outcome
+
+
+def _apply_with_strategies(
+    context: ApplyContext, resource: ApiResource, desired: KubeObject, outcome: ObjectOutcome
+) -> None:
+    body = dict(desired, apiVersion=resource.api_version)
+    try:
+        _apply(context, resource, body)
+        outcome.status = "synced"
+        return
+    except ApiError as error:
+        if not error.is_immutable_field:
+            raise
+        immutable_error = error
+    strategy = choose_strategy(
+        desired, group=api_group(body), plural=resource.plural, config=context.immutable
+    )
+    outcome.reason = f"immutable field changed; strategy {strategy.value}"
+    if strategy == ImmutableResourceHandling.NoChange:
+        _warn_immutable(context, desired, immutable_error)
+        outcome.action = "skip"
+        outcome.status = "skipped"
+        outcome.reason = (
+            f"immutable field changed; left as it is (NoChange): {immutable_error.body.get('message', '')}"
+        )
+        return
+    path = resource.path(context.namespace, object_name(desired))
+    if strategy == ImmutableResourceHandling.PartialUpdate:
+        live = context.client.get(path) or {}
+        _apply(context, resource, keep_immutable_fields(body, live))
+    else:
+        if strategy == ImmutableResourceHandling.RecreateWithPodDrain:
+            _drain_pods(context, desired)
+        policy = "Foreground" if strategy == ImmutableResourceHandling.ForceUpdate else "Background"
+        context.client.delete(path, propagation_policy=policy)
+        _wait_gone(context, path)
+        _apply(context, resource, body)
+    outcome.status = "synced"
+
+
+def _apply(context: ApplyContext, resource: ApiResource, body: KubeObject) -> KubeObject:
+    path = resource.path(context.namespace, object_name(body))
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return context.client.apply(path, body, field_manager=context.field_manager, force=True)
+        except ApiError as error:
+            if not error.is_conflict or attempt == CONFLICT_ATTEMPTS:
+                raise
+            context.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _wait_gone(context: ApplyContext, path: str) -> None:
+    deadline = context.monotonic() + context.delete_timeout
+    while context.client.get(path) is not None:
+        if context.monotonic() > deadline:
+            raise ClusterError(
+                f"{path} was deleted for re-creation but is still there after {context.delete_timeout:.0f} s",
+                fix="check its finalizers in the DR cluster; the next sync re-creates it",
+            )
+        context.sleep(0.1)
+
+
+def _drain_pods(context: ApplyContext, obj: KubeObject) -> None:
+    """Delete the pods selected by a workload's selector (RecreateWithPodDrain)."""
+    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    if not labels:
+        return
+    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    pods_path = f"/api/v1/namespaces/{context.namespace}/pods"
+    pods, _ = context.client.list(pods_path, label_selector=selector)
+    for pod in pods:
+        context.client.delete(f"{pods_path}/{object_name(pod)}")
+
+
+def _warn_immutable(context: ApplyContext, obj: KubeObject, error: ApiError) -> None:
+    """Record a Warning Event ``ImmutableUpdateSkipped`` in the DR namespace (failures only logged)."""
+    now = datetime.now(UTC)
+    name = object_name(obj)
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{name}.{now.strftime('%Y%m%d%H%M%S')}", "namespace": context.namespace},
+        "involvedObject": {
+            "apiVersion": obj.get("apiVersion"),
+            "kind": obj.get("kind"),
+            "name": name,
+            "namespace": context.namespace,
+        },
+        "reason": "ImmutableUpdateSkipped",
+        "message": f"Skipped update of immutable resource {context.namespace}/{name}: resource has immutable "
+        "fields that cannot be updated in place",
+        "type": "Warning",
+        "source": {"component": "dr-syncer"},
+        "firstTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lastTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "count": 1,
+    }
+    try:
+        context.client.create(f"/api/v1/namespaces/{context.namespace}/events", event)
+    except ClusterError:
+        return

@@ -1,0 +1,67 @@
+"""The agent's Kubernetes manifests for one cluster."""
+
+from __future__ import annotations
+
+from agent.manifests import AgentSettings, render_agent_manifests
+
+
+def _by_kind(settings: AgentSettings) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {obj["kind"]: obj for obj in render_agent_manifests(settings)}
+
+
+def test_objects_come_in_apply_order_without_rbac() -> None:
+    kinds = [obj["kind"] for obj in render_agent_manifests(AgentSettings(cluster="prod"))]
+
+    assert kinds == ["Namespace", "ServiceAccount", "DaemonSet"]
+
+
+def test_daemon_set_runs_sshd_on_the_port_with_the_kubelet_dir() -> None:
+    ds = _by_kind(AgentSettings(cluster="prod", ssh_port=2345))["DaemonSet"]
+    pod = ds["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+
+    assert ds["metadata"]["name"] == "dr-syncer-agent"
+    assert ds["metadata"]["namespace"] == "dr-syncer"
+    assert pod["hostNetwork"] is True
+    assert pod["automountServiceAccountToken"] is False
+    assert container["ports"][0]["containerPort"] == 2345
+    assert container["readinessProbe"]["tcpSocket"] == {"port": "ssh"}
+    assert container["livenessProbe"]["tcpSocket"] == {"port": "ssh"}
+    kubelet = next(m for m in container["volumeMounts"] if m["name"] == "kubelet")
+    assert kubelet == {
+        "name": "kubelet",
+        "mountPath": "/var/lib/kubelet",
+        "mountPropagation": "HostToContainer",
+    }
+    assert container["securityContext"]["privileged"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    keys = next(v for v in pod["volumes"] if v["name"] == "keys")
+    assert keys["secret"] == {"secretName": "dr-syncer-agent-keys", "defaultMode": 0o400}
+
+
+def test_scheduling_comes_from_the_settings() -> None:
+    settings = AgentSettings(
+        cluster="dr",
+        node_selector={"storage": "yes"},
+        tolerations=[{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+        resources={"requests": {"cpu": "100m"}},
+        priority_class_name="system-node-critical",
+        keys_version="7",
+    )
+    pod_template = _by_kind(settings)["DaemonSet"]["spec"]["template"]
+    pod = pod_template["spec"]
+
+    assert pod["nodeSelector"] == {"storage": "yes"}
+    assert pod["tolerations"][0]["key"] == "dedicated"
+    assert pod["containers"][0]["resources"] == {"requests": {"cpu": "100m"}}
+    assert pod["priorityClassName"] == "system-node-critical"
+    assert pod_template["metadata"]["annotations"]["dr-syncer.io/keys-version"] == "7"
+    assert pod_template["metadata"]["labels"]["dr-syncer.io/remote-cluster"] == "dr"
+
+
+def test_defaults_leave_optional_scheduling_out() -> None:
+    pod = _by_kind(AgentSettings(cluster="prod"))["DaemonSet"]["spec"]["template"]["spec"]
+
+    assert "nodeSelector" not in pod
+    assert "tolerations" not in pod
+    assert "priorityClassName" not in pod
