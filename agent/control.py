@@ -58,6 +58,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ from tasks.data.rsync_command import (
     UnsafeRsyncOptionError,
     rsync_list_argv,
     rsync_pull_argv,
+    ssh_exit_master_argv,
     validate_host,
     validate_port,
     validate_relative_path,
@@ -243,13 +245,14 @@ def _strings(value: object, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _transport(config: argparse.Namespace, port: int) -> SshTransport:
+def _transport(config: argparse.Namespace, port: int, *, control_path: str | None = None) -> SshTransport:
     return SshTransport(
         port=port,
         identity_file=str(config.pull_key),
         known_hosts_file=str(config.known_hosts),
         connect_timeout_seconds=config.connect_timeout,
         ssh_binary=config.ssh,
+        control_path=control_path,
     )
 
 
@@ -263,12 +266,12 @@ def _lock(directory: Path) -> int:
     return handle
 
 
-def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any]) -> None:
+def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any], transport: SshTransport) -> None:
     source = request["source"]
     argv = rsync_list_argv(
         source_host=source["host"],
         source_path=source["path"],
-        transport=_transport(config, source["port"]),
+        transport=transport,
         rsync_binary=config.rsync,
     )
     listing = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
@@ -314,6 +317,9 @@ def pull(config: argparse.Namespace, argument: str) -> int:
     request = _parse_pull(config, argument)
     lock = _lock(request["destinationDir"])
     files_from: str | None = None
+    source = request["source"]
+    shared_dir = tempfile.mkdtemp(prefix="dr-syncer-ssh-")
+    transport = _transport(config, source["port"], control_path=f"{shared_dir}/master")
     try:
         verify = request.get("verify")
         options: RsyncOptions = request["rsyncOptions"]
@@ -331,13 +337,12 @@ def pull(config: argparse.Namespace, argument: str) -> int:
                 io_timeout_seconds=options.io_timeout_seconds,
             )
         else:
-            _guard_empty_source(config, request)
-        source = request["source"]
+            _guard_empty_source(config, request, transport)
         argv = rsync_pull_argv(
             source_host=source["host"],
             source_path=source["path"],
             destination_dir=str(request["destinationDir"]),
-            transport=_transport(config, source["port"]),
+            transport=transport,
             options=options,
             rsync_binary=config.rsync,
             files_from=files_from,
@@ -345,9 +350,17 @@ def pull(config: argparse.Namespace, argument: str) -> int:
         timeout = request.get("timeoutSeconds", 86400)
         return _run_streaming(argv, timeout=float(timeout) if isinstance(timeout, (int, float)) else 86400.0)
     finally:
+        _stop_shared_connection(transport, source["host"], shared_dir)
         if files_from:
             os.unlink(files_from)
         os.close(lock)
+
+
+def _stop_shared_connection(transport: SshTransport, host: str, shared_dir: str) -> None:
+    """End the ssh ControlMaster the guard started (if any) and remove its socket directory."""
+    if os.path.exists(f"{shared_dir}/master"):
+        subprocess.run(ssh_exit_master_argv(transport, host), capture_output=True, timeout=10, check=False)
+    shutil.rmtree(shared_dir, ignore_errors=True)
 
 
 def _run_streaming(argv: list[str], *, timeout: float) -> int:

@@ -33,6 +33,7 @@ class ResolvedMapping:
     mapping: EffectiveMapping
     controller: KubeClient | None = None
     status_writer: Callable[[SyncReport], None] | None = None
+    on_start: Callable[[], None] | None = None
 
 
 def resolve_mapping(source: MappingSource, name: str) -> ResolvedMapping:

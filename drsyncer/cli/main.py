@@ -42,6 +42,9 @@ from drsyncer.cli import sync as _sync  # noqa: E402
 
 app.command("plan")(_sync.plan)
 app.command("sync")(_sync.sync)
+from drsyncer.cli import demo as _demo  # noqa: E402
+
+app.command("demo")(_demo.demo)
 from drsyncer.cli.agent import agent_app as _agent_app  # noqa: E402
 from drsyncer.cli.keys import keys_app as _keys_app  # noqa: E402
 

@@ -58,7 +58,9 @@ def _selected(
             )
         return list(mappings)
     if not config:
-        raise UsageError("no CONFIG given", fix="pass configuration files or directories, e.g. deployments/examples")
+        raise UsageError(
+            "no CONFIG given", fix="pass configuration files or directories, e.g. deployments/examples"
+        )
     from drsyncer.config.loader import load_config
 
     loaded = load_config(config)
@@ -110,7 +112,8 @@ def _plan_document(mapping: EffectiveMapping, entries: list[Any]) -> dict[str, A
                 "action": entry.action,
                 "reason": entry.reason,
                 "diff": [
-                    {"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff
+                    {"path": d.path, "change": d.change, "before": d.before, "after": d.after}
+                    for d in entry.diff
                 ],
             }
         )
@@ -209,7 +212,9 @@ def _print_report(document: dict[str, Any]) -> None:
         f"in {document['durationSeconds']:.1f} s",
         highlight=False,
     )
-    stdout.print("  " + ", ".join(f"{count} {key}" for key, count in document["counts"].items()), highlight=False)
+    stdout.print(
+        "  " + ", ".join(f"{count} {key}" for key, count in document["counts"].items()), highlight=False
+    )
     for item in document["objects"]:
         if item["status"] == "failed":
             stdout.print(f"  [red]failed[/] {item['kind']}/{item['name']}: ", end="", highlight=False)

@@ -35,6 +35,16 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+RETURNS_DELETED_OBJECT = {
+    ("", "pods"),
+    ("", "services"),
+    ("", "serviceaccounts"),
+    ("", "persistentvolumeclaims"),
+    ("", "persistentvolumes"),
+    ("", "resourcequotas"),
+    ("storage.k8s.io", "storageclasses"),
+}
+"""Resources whose DELETE answers with the deleted object (``ReturnDeletedObject``); others send a Status."""
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -457,11 +467,8 @@ class Api:
             patched_metadata["name"] = name
             if resource.namespaced:
                 patched_metadata["namespace"] = namespace
-            if patched_metadata.get("resourceVersion") == old["metadata"]["resourceVersion"]:
-                # the RV came from ``old``: only a patch that sets it explicitly is a precondition
-                wanted = _explicit_version(document)
-                if not wanted:
-                    patched_metadata.pop("resourceVersion", None)
+            if not patched_metadata.get("resourceVersion"):
+                patched_metadata["resourceVersion"] = old["metadata"]["resourceVersion"]
             return 200, self._update_locked(resource, old, patched, options, managed=False)
 
     def _apply(
@@ -503,8 +510,8 @@ class Api:
                 return 201, self._create_locked(resource, result, options, managed=True)
             if resource.namespaced:
                 result["metadata"]["namespace"] = namespace
-            if not applied_metadata.get("resourceVersion"):
-                result["metadata"].pop("resourceVersion", None)
+            wanted = applied_metadata.get("resourceVersion")
+            result["metadata"]["resourceVersion"] = wanted or old["metadata"]["resourceVersion"]
             return 200, self._update_locked(resource, old, result, options, managed=True)
 
     # ----------------------------------------------------------------- delete
@@ -565,15 +572,14 @@ class Api:
             stored = self.store.put(resource.key, marked, event="MODIFIED")
             self.kick()
             return self.present(resource, stored)
+        returns_object = resource.custom or resource.key in RETURNS_DELETED_OBJECT
         if options.dry_run:
-            return (
-                obj
-                if resource.key == ("", "pods")
-                else errors.success(metadata["name"], resource.group, resource.plural, metadata["uid"])
-            )
+            if returns_object:
+                return self.present(resource, obj)
+            return errors.success(metadata["name"], resource.group, resource.plural, metadata["uid"])
         gone = self.store.remove(resource.key, obj)
         self._deleted(resource, gone)
-        if resource.key == ("", "pods") or resource.custom:
+        if returns_object:
             return self.present(resource, gone)
         return errors.success(metadata["name"], resource.group, resource.plural, metadata["uid"])
 

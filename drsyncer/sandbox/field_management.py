@@ -26,7 +26,9 @@ from drsyncer.sandbox.merge_keys import FieldPath
 from drsyncer.sandbox.patching import PatchError, json_equal
 
 __all__ = [
+    "ANCIENT_CHANGES",
     "BEFORE_FIRST_APPLY",
+    "MAX_UPDATE_MANAGERS",
     "ApplyConflict",
     "Path",
     "decode_fields",
@@ -39,6 +41,12 @@ __all__ = [
 
 Path = tuple[str, ...]
 """One field path as FieldsV1 keys: ``("f:spec", "f:containers", 'k:{"name":"web"}', "f:image")``."""
+
+MAX_UPDATE_MANAGERS = 10
+"""At most this many ``Update`` entries are kept; older ones merge into ``ANCIENT_CHANGES``."""
+
+ANCIENT_CHANGES = "ancient-changes"
+"""The manager that collects the fields of the oldest ``Update`` entries beyond ``MAX_UPDATE_MANAGERS``."""
 
 BEFORE_FIRST_APPLY = "before-first-apply"
 """The manager the real server invents to own the fields of an object applied without managedFields."""
@@ -577,8 +585,20 @@ class ApplyConflict(Exception):  # noqa: N818 - the name the server codes agains
             lines.extend(f"- {path}" for m, path in self._described if m == manager)
         return f"Apply failed with {len(self._described)} conflicts: " + "\n".join(lines)
 
+    @property
+    def causes(self) -> list[dict[str, str]]:
+        """One ``StatusCause`` per field, as on the wire (Go's ``StatusCause.Type`` serialises as ``reason``).
+
+        Update managers read ``conflict with "kubectl-client-side-apply" using apps/v1``; appliers only
+        ``conflict with "mgr"``.
+        """
+        return [
+            {"reason": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
+            for manager, path in self._described
+        ]
+
     def as_status(self) -> dict[str, Any]:
-        """The full ``Status`` body (code 409) with one ``FieldManagerConflict`` cause per field."""
+        """The full ``Status`` body (code 409) the real server's ``NewApplyConflict`` returns."""
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -586,12 +606,7 @@ class ApplyConflict(Exception):  # noqa: N818 - the name the server codes agains
             "status": "Failure",
             "message": self.message,
             "reason": "Conflict",
-            "details": {
-                "causes": [
-                    {"type": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
-                    for manager, path in self._described
-                ]
-            },
+            "details": {"causes": self.causes},
             "code": 409,
         }
 
@@ -624,6 +639,32 @@ def _take_over(
         if identity != skip:
             entry.fields -= changed | comparison.removed
     return []
+
+
+def _cap_updaters(managers: dict[_Manager, _Entry]) -> dict[_Manager, _Entry]:
+    """Merge the oldest ``Update`` entries into ``ancient-changes`` buckets (the server's ``capManagers``)."""
+    updaters = sorted(
+        (identity for identity in managers if identity.operation == "Update"),
+        key=lambda identity: (managers[identity].time or "", json.dumps(identity.__dict__, sort_keys=True)),
+    )
+    count = len(updaters)
+    first_of_version: dict[str, _Manager] = {}
+    for identity in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        entry = managers[identity]
+        bucket = _identity(ANCIENT_CHANGES, "Update", "", entry.api_version)
+        first = first_of_version.get(entry.api_version)
+        if first is None:
+            first_of_version[entry.api_version] = identity
+            continue
+        if bucket not in managers:
+            managers[bucket] = managers.pop(first)
+        managers[bucket].fields |= entry.fields
+        managers[bucket].time = entry.time
+        del managers[identity]
+        count -= 1
+    return managers
 
 
 def _clean(managers: dict[_Manager, _Entry]) -> dict[_Manager, _Entry]:
@@ -661,7 +702,7 @@ def record_update(
         entry = managers.setdefault(identity, _Entry(set(), api_version, now))
         entry.fields |= taken
         entry.time = now
-    return _with_managers(after, _clean(managers))
+    return _with_managers(after, _cap_updaters(_clean(managers)))
 
 
 def server_side_apply(

@@ -250,6 +250,18 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
         raise errors.bad_request(f"error decoding request body: {exc}") from exc
 
 
+def _delete_options(body: Any, query: dict[str, str]) -> KubeObject:
+    """DeleteOptions from the body, with query parameters (as clients send them) taking part."""
+    options: KubeObject = dict(body) if isinstance(body, dict) else {}
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "orphanDependents" in query:
+        options["orphanDependents"] = query["orphanDependents"].lower() == "true"
+    if "gracePeriodSeconds" in query:
+        options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+    return options
+
+
 def _options(query: dict[str, str], user_agent: str, subresource: str) -> WriteOptions:
     dry_run = query.get("dryRun", "")
     if dry_run not in ("", "All"):
@@ -351,7 +363,7 @@ def route(
             body = _parse_body(raw, content_type)
             return Response(201, api.create(resource, scoped, body, options))
         if method == "DELETE":
-            body = _parse_body(raw, content_type)
+            body = _delete_options(_parse_body(raw, content_type), query)
             return Response(200, api.delete_collection(resource, namespace, query, body, options))
         raise errors.method_not_allowed()
     if subresource == "scale":
@@ -369,7 +381,7 @@ def route(
         code, obj = api.patch(resource, scoped, name, raw, content_type, options)
         return Response(code, obj)
     if method == "DELETE" and not subresource:
-        body = _parse_body(raw, content_type)
+        body = _delete_options(_parse_body(raw, content_type), query)
         return Response(200, api.delete(resource, scoped, name, body, options))
     raise errors.method_not_allowed()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from drsyncer.errors import DataAuthError, DataSafetyError, DataSyncError, TransientDataError
+from drsyncer.keys import known_hosts_line
 from tasks.data.retry import RetryPolicy
 from tasks.data.rsync_command import RsyncOptions
 from tasks.data.transfer import (
@@ -325,3 +326,18 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_production_wildcard_known_hosts_line_is_accepted_by_fabric(
+    data_sandbox: DataSandbox, tmp_path: Path
+) -> None:
+    dr_port = data_sandbox.agents["dr-1"].port
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(
+        known_hosts_line(data_sandbox.host_keys["dr"].public_openssh, host="*", port=dr_port) + "\n"
+    )
+
+    with AgentClient(
+        "127.0.0.1", dr_port, ControlCredentials(data_sandbox.credentials.key_file, known_hosts)
+    ) as client:
+        assert client.probe()["ok"] is True

@@ -49,7 +49,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         NodeSpec("contract-node-1", root / "node-1", internal_ip="10.1.0.11", external_ip="192.0.2.11"),
         NodeSpec("contract-node-2", root / "node-2", internal_ip="10.1.0.12", external_ip="192.0.2.12"),
     ]
-    cluster = FakeCluster("contract", nodes=nodes, bookmark_interval=0.2).start()
+    cluster = FakeCluster("contract", nodes=nodes, bookmark_interval=0.2, background=True).start()
     kubeconfig = cluster.write_kubeconfig(root / "kubeconfig", "contract")
     yield Target(kubeconfig, "contract", cluster)
     cluster.close()

@@ -9,7 +9,9 @@ import pytest
 
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox.field_management import (
+    ANCIENT_CHANGES,
     BEFORE_FIRST_APPLY,
+    MAX_UPDATE_MANAGERS,
     ApplyConflict,
     decode_fields,
     encode_fields,
@@ -423,7 +425,7 @@ def test_conflict_status_matches_the_real_server() -> None:
         "details": {
             "causes": [
                 {
-                    "type": "FieldManagerConflict",
+                    "reason": "FieldManagerConflict",
                     "message": 'conflict with "kubectl-client-side-apply" using apps/v1',
                     "field": ".spec.replicas",
                 }
@@ -735,3 +737,21 @@ def test_create_of_a_custom_resource_owns_every_map_it_brings() -> None:
     created = record_update(None, widget, manager="kubectl-create", now=T1)
 
     assert entry_of(created, "kubectl-create")["fieldsV1"] == {"f:spec": {".": {}, "f:size": {}}}
+
+
+def test_more_than_ten_updaters_merge_the_oldest_into_ancient_changes() -> None:
+    obj = stored(
+        record_update(None, make_config_map(k0="0"), manager="writer-00", now="2026-01-01T00:00:00Z")
+    )
+    for number in range(1, 12):
+        new = copy.deepcopy(obj)
+        new["data"][f"k{number}"] = str(number)
+        obj = stored(
+            record_update(obj, new, manager=f"writer-{number:02}", now=f"2026-01-01T00:00:{number:02}Z")
+        )
+
+    managers = [e["manager"] for e in entries(obj)]
+    assert len(managers) == MAX_UPDATE_MANAGERS
+    assert ANCIENT_CHANGES in managers
+    assert "writer-00" not in managers
+    assert managed_paths(obj, ANCIENT_CHANGES) >= {("f:data", "f:k0"), ("f:data", "f:k1"), ("f:data", "f:k2")}

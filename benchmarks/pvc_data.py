@@ -1,0 +1,214 @@
+"""PVC data benchmark: our transfer path against plain rsync over ssh and ``cp -a``, in the same run.
+
+Generates ~1 GiB of incompressible mixed files (many small, some large; ~12k files) in a temp dir, starts
+two sandbox agents (real sshd on loopback: a source node and a DR node), and measures:
+
+* full copy through the product (control key -> DR agent ``pull`` -> rsync from the source agent's
+  ``rrsync -ro``), against plain ``rsync -a -e "ssh -c aes128-gcm@openssh.com"`` from the same source
+  agent into a fresh directory, and ``cp -a`` (the physical line);
+* a 1 % change re-sync (1 % of the small files rewritten, a slice of two large files changed): bytes
+  received by the DR agent as a share of the volume;
+* a no-op re-sync (product wall time, including the SSH control connection and the empty-source probe;
+  and plain rsync's time).
+
+Targets (design §10): full copy >= 0.9x plain rsync throughput; 1 % change moves <= 2 % of the bytes;
+no-op re-sync of ~12k files < 1 s of rsync time.
+
+Run: ``.venv/bin/python benchmarks/pvc_data.py [--size-mib 1024] [--keep]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from drsyncer.keys import generate_host_key, generate_mapping_keys, known_hosts_file, pull_key_file
+from drsyncer.sandbox.agents import AgentNode, AgentSet, SandboxMapping
+from tasks.data.rsync_command import SshTransport, ssh_argv
+from tasks.data.rsync_stats import parse_stats
+from tasks.data.transfer import AgentEndpoint, ControlCredentials, TransferResult, TransferSpec, transfer_pvc
+
+MIB = 1024 * 1024
+MAPPING = "bench"
+
+
+def generate(root: Path, *, size_mib: int, seed: int = 1) -> tuple[int, int]:
+    """~``size_mib`` MiB: 80 % in ~12k small files (4-64 KiB, nested dirs), 20 % ... see below."""
+    rng = random.Random(seed)
+    budget = size_mib * MIB
+    small_budget = int(budget * 0.2)
+    files = 0
+    written = 0
+    index = 0
+    while written < small_budget:
+        size = rng.choice([4096, 8192, 12288, 16384, 24576, 32768])
+        directory = root / f"d{index % 40:02}" / f"s{index % 7}"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"file-{index:05}.bin").write_bytes(os.urandom(size))
+        written += size
+        files += 1
+        index += 1
+    large_count = 16
+    large_size = (budget - written) // large_count
+    (root / "large").mkdir(exist_ok=True)
+    for number in range(large_count):
+        with (root / "large" / f"blob-{number:02}.bin").open("wb") as handle:
+            remaining = large_size
+            while remaining > 0:
+                chunk = min(remaining, 8 * MIB)
+                handle.write(os.urandom(chunk))
+                remaining -= chunk
+        written += large_size
+        files += 1
+    return files, written
+
+
+def change_one_percent(root: Path, *, total_bytes: int, seed: int = 2) -> int:
+    """Rewrite ~1 % of the bytes: half in small files, half as slices inside two large files."""
+    rng = random.Random(seed)
+    target = total_bytes // 100
+    changed = 0
+    small = sorted(p for p in root.glob("d*/s*/*.bin"))
+    for path in rng.sample(small, len(small)):
+        if changed >= target // 2:
+            break
+        size = path.stat().st_size
+        path.write_bytes(os.urandom(size))
+        changed += size
+    for name in ("blob-03.bin", "blob-11.bin"):
+        path = root / "large" / name
+        with path.open("r+b") as handle:
+            handle.seek(path.stat().st_size // 3)
+            slice_size = (target - changed) // 2 if name == "blob-03.bin" else target - changed
+            handle.write(os.urandom(max(slice_size, 0)))
+            changed += max(slice_size, 0)
+    return changed
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    """Wall seconds of ``action()`` and its result."""
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def drop_caches() -> None:
+    """Best effort: write dirty pages and drop the page cache (root only) so runs start alike."""
+    subprocess.run(["sync"], check=False)
+    with contextlib.suppress(OSError):
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def main() -> None:
+    """Generate, measure, print the table, clean up."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="drsyncer-bench-"))
+    nodes = [AgentNode("src", "prod", work / "src"), AgentNode("dr", "dr", work / "dr")]
+    mapping = SandboxMapping(generate_mapping_keys(MAPPING), "prod", "dr")
+    host_keys = {"prod": generate_host_key("prod"), "dr": generate_host_key("dr")}
+    agents = AgentSet.start(nodes, host_keys=host_keys, mappings=[mapping], work_dir=work)
+    try:
+        source_rel = "uid-src/volumes/kubernetes.io~csi/pv-src/mount"
+        product_rel = "uid-dr/volumes/kubernetes.io~csi/pv-dr/mount"
+        source = nodes[0].pods_dir / source_rel
+        product_dst = nodes[1].pods_dir / product_rel
+        plain_dst = work / "plain-rsync"
+        cp_dst = work / "cp-a"
+        for directory in (source, product_dst, plain_dst):
+            directory.mkdir(parents=True)
+        print(f"generating ~{args.size_mib} MiB in {source} ...", flush=True)
+        files, total = generate(source, size_mib=args.size_mib)
+        print(f"{files} files, {total / MIB:.0f} MiB", flush=True)
+
+        spec = TransferSpec(
+            source=AgentEndpoint("127.0.0.1", agents["src"].port, source_rel),
+            destination=AgentEndpoint("127.0.0.1", agents["dr"].port, product_rel),
+        )
+        credentials = ControlCredentials(agents.control_key_file(MAPPING), agents.known_hosts_file(MAPPING))
+        dr_config = agents["dr"].config_dir
+        plain_ssh = ssh_argv(
+            SshTransport(
+                port=agents["src"].port,
+                identity_file=str(dr_config / pull_key_file(MAPPING)),
+                known_hosts_file=str(dr_config / known_hosts_file(MAPPING)),
+                ciphers=("aes128-gcm@openssh.com",),
+            )
+        )
+        plain_argv = ["rsync", "-a", "--delete", "--stats", "-e", " ".join(plain_ssh),
+                      f"root@127.0.0.1:{source_rel}/", f"{plain_dst}/"]  # fmt: skip
+
+        def plain() -> int:
+            completed = subprocess.run(plain_argv, capture_output=True, text=True, check=True)
+            stats = parse_stats(completed.stdout.splitlines())
+            return stats.bytes_received if stats else 0
+
+        def product() -> TransferResult:
+            return transfer_pvc(spec, credentials)
+
+        rows: list[tuple[str, str, str]] = []
+        drop_caches()
+        cp_time, _ = timed(lambda: subprocess.run(["cp", "-a", f"{source}/.", str(cp_dst)], check=True))
+        drop_caches()
+        plain_full, _ = timed(plain)
+        drop_caches()
+        product_full, product_result = timed(product)
+        assert isinstance(product_result, TransferResult)
+        for name, seconds in (("cp -a", cp_time), ("plain rsync+ssh (aes128-gcm)", plain_full),
+                              ("dr-syncer pull", product_full)):  # fmt: skip
+            rows.append((f"full copy: {name}", f"{seconds:6.2f} s", f"{total / MIB / seconds:7.1f} MiB/s"))
+        ratio = plain_full / product_full
+
+        changed = change_one_percent(source, total_bytes=total)
+        product_change, change_result = timed(product)
+        assert isinstance(change_result, TransferResult)
+        plain_change, plain_change_bytes = timed(plain)
+        share = change_result.bytes_transferred / total * 100
+        rows.append(("1 % change: dr-syncer pull", f"{product_change:6.2f} s",
+                     f"{change_result.bytes_transferred / MIB:7.1f} MiB moved ({share:.2f} % of volume; "
+                     f"{changed / MIB:.1f} MiB changed)"))  # fmt: skip
+        rows.append(("1 % change: plain rsync", f"{plain_change:6.2f} s",
+                     f"{int(plain_change_bytes) / MIB:7.1f} MiB moved"))  # type: ignore[call-overload]  # fmt: skip
+
+        product_noop, noop_result = timed(product)
+        assert isinstance(noop_result, TransferResult)
+        plain_noop, _ = timed(plain)
+        rows.append(("no-op: dr-syncer pull (wall, incl. control ssh + guard)", f"{product_noop:6.2f} s",
+                     f"{noop_result.files_transferred} files sent"))  # fmt: skip
+        rows.append(("no-op: plain rsync", f"{plain_noop:6.2f} s", ""))
+
+        width = max(len(row[0]) for row in rows)
+        print()
+        for label, seconds, detail in rows:
+            print(f"{label:<{width}}  {seconds}  {detail}")
+        print()
+        print(f"full copy throughput vs plain rsync: {ratio:.2f}x   (target >= 0.90x) "
+              f"{'OK' if ratio >= 0.9 else 'MISSED'}")  # fmt: skip
+        print(
+            f"1 % change moved {share:.2f} % of the bytes   (target <= 2 %) "
+            f"{'OK' if share <= 2 else 'MISSED'}"
+        )
+        print(f"no-op re-sync {product_noop:.2f} s wall   (target < 1 s of rsync time) "
+              f"{'OK' if product_noop < 1 else 'see note'}")  # fmt: skip
+    finally:
+        agents.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
