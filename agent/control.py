@@ -267,6 +267,9 @@ def _lock(directory: Path) -> int:
 
 
 def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any], transport: SshTransport) -> None:
+    destination_entries = count_entries(str(request["destinationDir"]))
+    if destination_entries == 0:
+        return  # nothing to protect: skip the round trip to the source
     source = request["source"]
     argv = rsync_list_argv(
         source_host=source["host"],
@@ -284,7 +287,7 @@ def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any], tra
     try:
         check_empty_source(
             source_entries=len(names),
-            destination_entries=count_entries(str(request["destinationDir"])),
+            destination_entries=destination_entries,
             allow_empty_source=bool(request.get("allowEmptySource", False)),
         )
     except EmptySourceRefusedError as error:

@@ -20,7 +20,7 @@ from typing import Any
 
 from croniter import croniter
 
-from drsyncer.config.effective import EffectiveMapping
+from drsyncer.config.effective import Config, EffectiveMapping
 from drsyncer.config.loader import load_documents
 from drsyncer.config.namespace_mapping import ReplicationMode
 from drsyncer.config.sources import SourcedDocument, SourceRef
@@ -70,16 +70,14 @@ def read_controller_documents(client: KubeClient) -> list[SourcedDocument]:
     return documents
 
 
-def load_controller_mapping(controller: dict[str, Any], name: str) -> Any:
-    """Load mapping ``name`` (``namespace/name`` or ``name``) from a controller cluster.
-
-    Returns a :class:`flows.mapping_source.ResolvedMapping` with the controller client and a status
-    writer bound to the NamespaceMapping.
-    """
-    from flows.mapping_source import ResolvedMapping
-
+def load_controller_config(controller: dict[str, Any]) -> tuple[KubeClient, Config]:
+    """Connect to the controller cluster and load its dr-syncer CRs as a configuration."""
     client = connect_controller(controller)
-    config = load_documents(read_controller_documents(client), sources=["controller cluster"])
+    return client, load_documents(read_controller_documents(client), sources=["controller cluster"])
+
+
+def find_mapping(config: Config, name: str) -> EffectiveMapping:
+    """Mapping ``name`` (``namespace/name``, or a ``name`` unique across namespaces)."""
     if "/" not in name:
         matches = [mapping for mapping in config.mappings if mapping.name == name]
         if len(matches) > 1:
@@ -88,11 +86,7 @@ def load_controller_mapping(controller: dict[str, Any], name: str) -> Any:
                 + ", ".join(mapping.key for mapping in matches),
                 fix="address it as NAMESPACE/NAME",
             )
-    mapping = config.mapping(name)
-    writer = StatusWriter(client, mapping)
-    return ResolvedMapping(
-        mapping=mapping, controller=client, status_writer=writer.write_report, on_start=writer.mark_running
-    )
+    return config.mapping(name)
 
 
 def format_duration(seconds: float) -> str:

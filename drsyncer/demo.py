@@ -290,9 +290,11 @@ def _detail(obj: KubeObject) -> str:
     spec = obj.get("spec") or {}
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     if kind in ("Deployment", "StatefulSet"):
-        return f"replicas {spec.get('replicas')} (source had {annotations.get('dr-syncer.io/original-replicas')})"
+        original = annotations.get("dr-syncer.io/original-replicas")
+        return f"replicas {spec.get('replicas')} (source had {original})"
     if kind == "Service":
         return f"clusterIP {spec.get('clusterIP')}"
     if kind == "PersistentVolumeClaim":
-        return f"{spec.get('storageClassName')}, {(spec.get('resources') or {}).get('requests', {}).get('storage')}"
+        size = (spec.get("resources") or {}).get("requests", {}).get("storage")
+        return f"{spec.get('storageClassName')}, {size}"
     return ""

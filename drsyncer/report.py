@@ -104,6 +104,8 @@ class SyncReport:
     pvcs: list[PvcOutcome] = field(default_factory=list)
     error: str = ""
     plan_only: bool = False
+    deployment_scales: list[dict[str, Any]] = field(default_factory=list)
+    """``{"name", "originalReplicas"}`` per synced Deployment (NamespaceMapping status)."""
 
     @property
     def counts(self) -> dict[str, int]:

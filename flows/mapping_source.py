@@ -13,6 +13,7 @@ from typing import Any
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.config.loader import load_config
+from drsyncer.controller import StatusWriter, find_mapping, load_controller_config
 from drsyncer.errors import UsageError
 from drsyncer.kube.client import KubeClient
 from drsyncer.report import SyncReport
@@ -39,9 +40,15 @@ class ResolvedMapping:
 def resolve_mapping(source: MappingSource, name: str) -> ResolvedMapping:
     """Load the mapping called ``name`` from ``source``."""
     if source.controller:
-        from drsyncer.controller import load_controller_mapping
-
-        return load_controller_mapping(source.controller, name)
+        client, config = load_controller_config(source.controller)
+        mapping = find_mapping(config, name)
+        writer = StatusWriter(client, mapping)
+        return ResolvedMapping(
+            mapping=mapping,
+            controller=client,
+            status_writer=writer.write_report,
+            on_start=writer.mark_running,
+        )
     if not source.config:
         raise UsageError("no configuration given", fix="pass CONFIG paths, or --from-cluster --kubeconfig K")
     config = load_config([Path(path) for path in source.config])

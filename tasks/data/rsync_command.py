@@ -310,7 +310,7 @@ def rsync_pull_argv(
     if options.delete:
         argv.append("--delete")
     if options.progress:
-        argv += ["--info=progress2", "--no-inc-recursive"]
+        argv.append("--info=progress2")
     if options.checksum:
         argv.append("--checksum")
     if options.compress:

@@ -2,7 +2,8 @@
 
 ``rsync --delete`` from an empty directory erases the destination. A source volume looks empty when it is
 really empty *or* when it is not mounted (the kubelet mount point exists but holds nothing), and the two
-cannot be told apart from outside. So before a pull the DR agent lists the top level of the source
+cannot be told apart from outside. So before a pull into a non-empty destination (an empty one has
+nothing to lose, and skipping the probe saves a round trip) the DR agent lists the top level of the source
 (``rsync --list-only`` without recursion, through the same read-only pull key: one round trip, no tree
 walk) and looks at its own destination directory; :func:`check_empty_source` then refuses the pull when
 the source is empty and the destination is not, unless the mapping sets ``allowEmptySource``. A
