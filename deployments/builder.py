@@ -229,8 +229,8 @@ def to_runner_deployment(
 ) -> RunnerDeployment:
     """A Prefect ``RunnerDeployment`` for ``spec`` (module-path entrypoint, no code upload)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron, Interval
+    from prefect.types.entrypoint import EntrypointType
 
     schedules = []
     if spec.cron:

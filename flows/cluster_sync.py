@@ -10,12 +10,13 @@ of them ran. Parameters carry only references, like the namespace-sync flow's.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Completed, Failed, State
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.states import Completed, Failed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.config.loader import load_config
@@ -46,7 +47,7 @@ def cluster_members(mappings: tuple[EffectiveMapping, ...], cluster_mapping: str
 
 @task(name="sync-mapping", task_run_name="sync-mapping-{mapping}", cache_policy=NO_CACHE)
 def sync_mapping(mapping: str, config: list[str] | None, controller: dict[str, Any] | None) -> dict[str, Any]:
-    """Run one mapping's namespace-sync subflow; return its report (a failed sync is a result, not a raise)."""
+    """Run one mapping's namespace-sync subflow; return its report (a failed sync is a result)."""
     state = namespace_sync(mapping=mapping, config=config, controller=controller, return_state=True)
     data = state.data if isinstance(state.data, dict) else {}
     return {"mapping": mapping, "state": state.type.value, "message": state.message or "", "report": data}
@@ -55,7 +56,7 @@ def sync_mapping(mapping: str, config: list[str] | None, controller: dict[str, A
 @flow(
     name="cluster-sync",
     flow_run_name=_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_CONCURRENCY),
+    task_runner=cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=MAX_CONCURRENCY)),
 )
 def cluster_sync(
     cluster_mapping: str,
@@ -75,8 +76,6 @@ def cluster_sync(
             "cluster-sync reads file-mode configuration only for now",
             fix="deploy the NamespaceMappings individually in controller mode",
         )
-    from pathlib import Path
-
     loaded = load_config([Path(path) for path in config or ()])
     members = cluster_members(loaded.mappings, cluster_mapping)
     if not members:
@@ -89,5 +88,7 @@ def cluster_sync(
     failed = [r["mapping"] for r in results if r["state"] != "COMPLETED"]
     document = {"clusterMapping": cluster_mapping, "mappings": results}
     if failed:
-        return Failed(message=f"{len(failed)} of {len(results)} mappings failed: {', '.join(failed)}", data=document)
+        return Failed(
+            message=f"{len(failed)} of {len(results)} mappings failed: {', '.join(failed)}", data=document
+        )
     return Completed(message=f"{len(results)} mappings synced", data=document)

@@ -27,7 +27,7 @@ from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
 from drsyncer.report import ObjectOutcome, SyncReport
 from flows.mapping_source import MappingSource, resolve_mapping
-from tasks.apply.applier import ApplyContext
+from tasks.apply.applier import ApplyContext, kind_groups
 from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan
 from tasks.session import SyncSession, namespace_objects, open_session
@@ -150,7 +150,7 @@ def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]
     outcomes.extend(apply_kind(namespace_context, "Namespace", [namespace_entry]))
     if outcomes[-1].status == "failed":
         return outcomes
-    for kind, entries in _group_by_kind(plan.entries):
+    for kind, entries in kind_groups(plan.entries):
         if all(entry.action in ("unchanged", "skip") for entry in entries):
             outcomes.extend(
                 ObjectOutcome(
@@ -165,18 +165,6 @@ def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]
             continue
         outcomes.extend(apply_kind(context, kind, entries))
     return outcomes
-
-
-def _group_by_kind(entries: list[PlanEntry]) -> list[tuple[str, list[PlanEntry]]]:
-    """Consecutive runs of one kind and phase (apply vs prune), keeping the plan's order."""
-    groups: list[tuple[str, list[PlanEntry]]] = []
-    for entry in entries:
-        label = f"{entry.kind}{'-prune' if entry.action == 'prune' else ''}"
-        if groups and groups[-1][0] == label:
-            groups[-1][1].append(entry)
-        else:
-            groups.append((label, [entry]))
-    return groups
 
 
 def _planned(entry: PlanEntry) -> ObjectOutcome:

@@ -14,7 +14,7 @@ from drsyncer.errors import TransientClusterError
 from drsyncer.kube.discovery import ApiResource
 from drsyncer.objects import KubeObject
 from drsyncer.report import ObjectOutcome
-from tasks.apply.applier import ApplyContext, apply_entry
+from tasks.apply.applier import ApplyContext, apply_entries
 from tasks.discover.listing import KindListing
 from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan, prepare_plan
@@ -74,11 +74,10 @@ def plan_sync(
 
 @task(name="apply", task_run_name="apply-{kind}", cache_policy=NO_CACHE)
 def apply_kind(context: ApplyContext, kind: str, entries: list[PlanEntry]) -> list[ObjectOutcome]:
-    """Apply (or prune) the entries of one kind, in order; failures become outcomes, never exceptions."""
+    """Apply (or prune) the entries of one kind, a few at once; failures become outcomes, never exceptions."""
     logger = get_run_logger()
-    outcomes = []
-    for entry in entries:
-        outcome = apply_entry(context, entry)
+    outcomes = apply_entries(context, entries)
+    for entry, outcome in zip(entries, outcomes, strict=True):
         if outcome.status == "failed":
             logger.warning("%s/%s failed: %s", entry.kind, entry.name, outcome.error)
         elif outcome.status in ("synced", "pruned"):
@@ -88,5 +87,4 @@ def apply_kind(context: ApplyContext, kind: str, entries: list[PlanEntry]) -> li
                 entry.name,
                 "pruned" if outcome.status == "pruned" else entry.action + "d",
             )
-        outcomes.append(outcome)
     return outcomes

@@ -18,7 +18,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-pytest_plugins: list[str] = ["tests.fixtures.agents", "tests.fixtures.clusters"]
+pytest_plugins: list[str] = ["tests.fixtures.agents", "tests.fixtures.clusters", "tests.fixtures.prefect"]
 
 _TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox"}
 

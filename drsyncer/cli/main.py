@@ -50,4 +50,14 @@ from drsyncer.cli.keys import keys_app as _keys_app  # noqa: E402
 
 app.add_typer(_agent_app, name="agent")
 app.add_typer(_keys_app, name="keys")
+from drsyncer.cli import deploy as _deploy  # noqa: E402
+from drsyncer.cli import serve as _serve  # noqa: E402
+from drsyncer.cli import status as _status  # noqa: E402
+
+app.command("serve")(_serve.serve)
+app.command("deploy")(_deploy.deploy)
+app.command("status")(_status.status)
+from drsyncer.cli.sandbox import sandbox_app as _sandbox_app  # noqa: E402
+
+app.add_typer(_sandbox_app, name="sandbox")
 # --- end of command registration ---

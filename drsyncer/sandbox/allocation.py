@@ -74,7 +74,8 @@ class Allocator:
                     invalid_value(
                         "spec.clusterIPs",
                         [requested],
-                        f"failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. "
+                        f"failed to allocate IP {requested}: the provided "
+                        f"IP ({requested}) is not in the valid range. "
                         f"The range of valid IPs is {self.network}",
                     )
                 ]
@@ -112,7 +113,8 @@ class Allocator:
                         invalid_value(
                             f"spec.ports[{index}].nodePort",
                             wanted,
-                            f"provided port is not in the valid range. The range of valid ports is {low}-{high}",
+                            "provided port is not in the valid range. "
+                            f"The range of valid ports is {low}-{high}",
                         )
                     )
                 elif wanted in taken and wanted not in old_ports:

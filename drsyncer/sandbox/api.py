@@ -11,6 +11,7 @@ Failures raise :class:`~drsyncer.sandbox.status.ApiError`.
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import json
 import random
@@ -25,7 +26,7 @@ import yaml
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import status as errors
 from drsyncer.sandbox.allocation import Allocator
-from drsyncer.sandbox.defaulting import apply_defaults
+from drsyncer.sandbox.defaulting import INITIAL_STATUS, apply_defaults
 from drsyncer.sandbox.resources import Registry, ResourceType
 from drsyncer.sandbox.selectors import field_matcher, label_matcher
 from drsyncer.sandbox.store import Store
@@ -161,10 +162,14 @@ class Api:
             raise errors.bad_request(f"continue key is not valid: {exc}") from exc
         if version < self.store.compacted:
             raise errors.expired(
-                "The provided continue parameter is too old to display a consistent list result. You can start a "
-                "new list without the continue parameter, or use the continue token in this response to retrieve "
-                "the remainder of the results. Continuing with the provided token results in an inconsistent list - "
-                "objects that were created, modified, or deleted between the time the first chunk was returned and "
+                "The provided continue parameter is too old to "
+                "display a consistent list result. You can start a "
+                "new list without the continue parameter, or use "
+                "the continue token in this response to retrieve "
+                "the remainder of the results. Continuing with the "
+                "provided token results in an inconsistent list - "
+                "objects that were created, modified, or deleted "
+                "between the time the first chunk was returned and "
                 "now may show up in the list."
             )
         return start, version
@@ -172,10 +177,16 @@ class Api:
     # ----------------------------------------------------------------- create
 
     def create(
-        self, resource: ResourceType, namespace: str, body: KubeObject, options: WriteOptions
+        self,
+        resource: ResourceType,
+        namespace: str,
+        body: KubeObject,
+        options: WriteOptions,
+        *,
+        owned: bool = False,
     ) -> KubeObject:
         """POST: create ``body`` (201), with every server-side rule."""
-        obj = copy.deepcopy(body)
+        obj = body if owned else copy.deepcopy(body)
         self._check_type(resource, obj)
         metadata = obj.setdefault("metadata", {})
         if metadata.get("resourceVersion"):
@@ -219,6 +230,8 @@ class Api:
             metadata.pop("generation", None)
         if resource.has_status and resource.key != ("", "nodes"):
             obj.pop("status", None)
+            if not resource.custom:
+                obj["status"] = copy.deepcopy(INITIAL_STATUS.get(resource.key, {}))
         obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
         apply_defaults(resource.key, obj)
         causes = self._server_rules(resource, obj, None)
@@ -278,7 +291,7 @@ class Api:
 
     def _server_rules(
         self, resource: ResourceType, obj: KubeObject, old: KubeObject | None
-    ) -> list[errors.Cause]:
+    ) -> builtins.list[errors.Cause]:
         if resource.key == ("", "services"):
             namespace, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
             others = [
@@ -318,10 +331,17 @@ class Api:
     # ----------------------------------------------------------------- update
 
     def replace(
-        self, resource: ResourceType, namespace: str, name: str, body: KubeObject, options: WriteOptions
+        self,
+        resource: ResourceType,
+        namespace: str,
+        name: str,
+        body: KubeObject,
+        options: WriteOptions,
+        *,
+        owned: bool = False,
     ) -> KubeObject:
         """PUT: replace the object (or its status), with optimistic concurrency."""
-        obj = copy.deepcopy(body)
+        obj = body if owned else copy.deepcopy(body)
         self._check_type(resource, obj)
         metadata = obj.setdefault("metadata", {})
         if metadata.get("name") and metadata["name"] != name:
@@ -387,6 +407,7 @@ class Api:
                 new["status"] = copy.deepcopy(old["status"])
             else:
                 new.pop("status", None)
+        metadata = new["metadata"]
         apply_defaults(resource.key, new)
         causes = self._server_rules(resource, new, old) if not options.subresource else []
         causes += validate(resource, new, old)
@@ -462,7 +483,8 @@ class Api:
             patched_metadata = patched.setdefault("metadata", {})
             if patched_metadata.get("name", name) != name:
                 raise errors.bad_request(
-                    f"the name of the object ({patched_metadata['name']}) does not match the name on the URL ({name})"
+                    f"the name of the object ({patched_metadata['name']}) "
+                    f"does not match the name on the URL ({name})"
                 )
             patched_metadata["name"] = name
             if resource.namespaced:
@@ -484,7 +506,8 @@ class Api:
         applied_metadata = applied.setdefault("metadata", {})
         if applied_metadata.get("name", name) != name:
             raise errors.bad_request(
-                f"the name of the object ({applied_metadata['name']}) does not match the name on the URL ({name})"
+                f"the name of the object ({applied_metadata['name']}) "
+                f"does not match the name on the URL ({name})"
             )
         management = _field_management()
         if management is None:
@@ -533,8 +556,10 @@ class Api:
                     resource.plural,
                     resource.group,
                     name,
-                    f"the ResourceVersion in the precondition ({preconditions['resourceVersion']}) does not match the "
-                    f"ResourceVersion in record ({obj['metadata']['resourceVersion']}). The object might have been "
+                    "the ResourceVersion in the precondition "
+                    f"({preconditions['resourceVersion']}) does not match the "
+                    f"ResourceVersion in record ({obj['metadata']['resourceVersion']}). "
+                    "The object might have been "
                     "modified",
                 )
             if preconditions.get("uid") and preconditions["uid"] != obj["metadata"]["uid"]:

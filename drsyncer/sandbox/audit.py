@@ -1,16 +1,21 @@
 """The audit log: every request a sandbox cluster answered, for tests to assert on.
 
-Each entry records method, path, query, parsed body, user agent, content type and response status.
+Each entry records method, path, query, body (parsed on first access), user agent, content type and
+response status.
 ``mutations()`` is what tests usually want ("plan sends zero mutating requests"): POST, PUT, PATCH and
 DELETE, excluding ``dryRun`` requests.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+import yaml
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -22,11 +27,23 @@ class AuditEntry:
     method: str
     path: str
     query: dict[str, str]
-    body: Any
+    raw_body: bytes
     user_agent: str
     content_type: str
     status: int
     timestamp: float = 0.0
+
+    @cached_property
+    def body(self) -> Any:
+        """The request body, parsed (JSON or YAML; the text when unparseable; None when empty)."""
+        if not self.raw_body:
+            return None
+        try:
+            if "yaml" in self.content_type:
+                return yaml.safe_load(self.raw_body)
+            return json.loads(self.raw_body)
+        except (ValueError, yaml.YAMLError):
+            return self.raw_body.decode(errors="replace")
 
     @property
     def dry_run(self) -> bool:

@@ -92,7 +92,12 @@ class FakeCluster:
             self.certificates = tls.generate(self.name)
             server.socket = self.certificates.server_context().wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{self.name}",
+            daemon=True,
+        )
         self._thread.start()
         self.lifecycle.start()
         if self._background:

@@ -252,6 +252,27 @@ def hpa(obj: KubeObject) -> None:
     obj.setdefault("spec", {}).setdefault("minReplicas", 1)
 
 
+_ZERO_DAEMONS = {
+    "currentNumberScheduled": 0,
+    "desiredNumberScheduled": 0,
+    "numberMisscheduled": 0,
+    "numberReady": 0,
+}
+INITIAL_STATUS: dict[tuple[str, str], dict[str, Any]] = {
+    ("apps", "statefulsets"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "daemonsets"): _ZERO_DAEMONS,
+    ("apps", "replicasets"): {"replicas": 0},
+    ("autoscaling", "horizontalpodautoscalers"): {"currentReplicas": 0, "desiredReplicas": 0},
+    ("policy", "poddisruptionbudgets"): {
+        "disruptionsAllowed": 0,
+        "currentHealthy": 0,
+        "desiredHealthy": 0,
+        "expectedPods": 0,
+    },
+    ("networking.k8s.io", "ingresses"): {"loadBalancer": {}},
+}
+"""The status a freshly created object carries (Go structs serialise their non-omitempty zero fields)."""
+
 DEFAULTERS: dict[tuple[str, str], Defaulter] = {
     ("", "pods"): pod,
     ("", "services"): service,

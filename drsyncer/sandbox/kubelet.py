@@ -180,7 +180,8 @@ class Kubelet:
     def pod_volume_path(self, pod: KubeObject, pv_name: str) -> Path:
         """Where the kubelet mounts ``pv_name`` for ``pod``."""
         node = self.node(pod["spec"]["nodeName"])
-        return node.root_dir / "pods" / pod["metadata"]["uid"] / "volumes" / CSI_DIR / pv_name / "mount"
+        uid = str(pod["metadata"]["uid"])
+        return node.root_dir / "pods" / uid / "volumes" / CSI_DIR / pv_name / "mount"
 
     # ------------------------------------------------------------ running
 

@@ -154,14 +154,14 @@ class Lifecycle:
                 continue
             name = namespace["metadata"]["name"]
             remaining = 0
-            for key in api.store.keys():
+            for key in api.store.resources():
                 resource = api.registry.by_key(key)
                 if resource is None or not resource.namespaced:
                     continue
                 for obj in api.store.list(key, name):
                     remaining += 1
                     api.delete_internal(resource, obj)
-            if remaining or any(api.store.list(k, name) for k in api.store.keys()):
+            if remaining or any(api.store.list(k, name) for k in api.store.resources()):
                 continue
             finalizers = namespace.get("spec", {}).get("finalizers") or []
             if finalizers:
@@ -176,7 +176,7 @@ class Lifecycle:
     def _collect_garbage(self) -> None:
         api = self.api
         everything: list[tuple[ResourceType, KubeObject]] = []
-        for key in api.store.keys():
+        for key in api.store.resources():
             resource = api.registry.by_key(key)
             if resource is not None:
                 everything.extend((resource, obj) for obj in api.store.list(key))

@@ -8,6 +8,7 @@ JSON (a ``Status`` for every failure) → audit entry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -22,9 +23,9 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from drsyncer.objects import KubeObject
-from drsyncer.sandbox import discovery, watch
+from drsyncer.sandbox import discovery, printing, watch
 from drsyncer.sandbox import status as errors
-from drsyncer.sandbox.api import APPLY_PATCH, Api, WriteOptions, manager_from_user_agent
+from drsyncer.sandbox.api import APPLY_PATCH, WriteOptions, manager_from_user_agent
 from drsyncer.sandbox.audit import AuditEntry
 from drsyncer.sandbox.resources import ResourceType
 from drsyncer.sandbox.scale import from_scale, paths_from_crd, to_scale
@@ -60,10 +61,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         """Shut down every open client connection."""
         with self.connections_lock:
             for connection in list(self.connections):
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 NOT_FOUND = errors.ApiError(404, "NotFound", "the server could not find the requested resource", details={})
@@ -89,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.connections.discard(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log (the audit log records requests)."""
 
     def do_GET(self) -> None:
@@ -140,14 +139,14 @@ class Handler(BaseHTTPRequestHandler):
             )
         except errors.ApiError as exc:
             response = Response(exc.code, exc.status(), headers=exc.headers)
-        except Exception as exc:  # noqa: BLE001 - a server answers 500, never drops the request
+        except Exception as exc:
             response = Response(500, errors.ApiError(500, "InternalError", f"sandbox: {exc!r}").status())
         cluster.audit.record(
             AuditEntry(
                 self.command,
                 path,
                 query,
-                _parse_for_audit(raw, content_type),
+                raw,
                 user_agent,
                 content_type,
                 response.code,
@@ -164,7 +163,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.command,
                 path,
                 query,
-                _parse_for_audit(raw, content_type),
+                raw,
                 user_agent,
                 content_type,
                 0,
@@ -226,17 +225,6 @@ def _fault_error(code: int, retry_after: int | None) -> errors.ApiError:
             504, "Timeout", "the server was unable to return a response in the time allotted", headers=headers
         )
     return errors.ApiError(code, "InternalError", "Internal error occurred: injected fault", headers=headers)
-
-
-def _parse_for_audit(raw: bytes, content_type: str) -> Any:
-    if not raw:
-        return None
-    try:
-        if "yaml" in content_type:
-            return yaml.safe_load(raw)
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError):
-        return raw.decode(errors="replace")
 
 
 def _parse_body(raw: bytes, content_type: str) -> Any:
@@ -356,12 +344,16 @@ def route(
                     api, resource, namespace, query, bookmark_interval=cluster.bookmark_interval
                 )
                 return Response(200, stream=events)
-            return Response(200, api.list(resource, namespace, query))
+            listing = api.list(resource, namespace, query)
+            if printing.wants_table(accept):
+                include = query.get("includeObject", "Metadata")
+                return Response(200, printing.table(resource, listing["items"], listing["metadata"], include))
+            return Response(200, listing)
         if method == "POST":
             if resource.namespaced and namespace is None:
-                raise NOT_FOUND
+                raise errors.method_not_allowed()
             body = _parse_body(raw, content_type)
-            return Response(201, api.create(resource, scoped, body, options))
+            return Response(201, api.create(resource, scoped, body, options, owned=True))
         if method == "DELETE":
             body = _delete_options(_parse_body(raw, content_type), query)
             return Response(200, api.delete_collection(resource, namespace, query, body, options))
@@ -369,12 +361,18 @@ def route(
     if subresource == "scale":
         return _scale(cluster, resource, scoped, name, method, raw, content_type, options)
     if method == "GET":
-        return Response(200, api.get(resource, scoped, name))
+        stored = api.get(resource, scoped, name)
+        if printing.wants_table(accept) and not subresource:
+            metadata = {"resourceVersion": stored["metadata"].get("resourceVersion", "")}
+            return Response(
+                200, printing.table(resource, [stored], metadata, query.get("includeObject", "Metadata"))
+            )
+        return Response(200, stored)
     if method == "PUT":
         if subresource == "finalize" and resource.kind != "Namespace":
             raise NOT_FOUND
         body = _parse_body(raw, content_type)
-        return Response(200, api.replace(resource, scoped, name, body, options))
+        return Response(200, api.replace(resource, scoped, name, body, options, owned=True))
     if method == "PATCH":
         if subresource == "finalize":
             raise errors.method_not_allowed()

@@ -118,7 +118,8 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}",
+        "the body of the request was in an unknown format - "
+        f"accepted media types include: {', '.join(accepted)}",
         details={"causes": [{"reason": "UnexpectedServerResponse", "message": content_type}]}
         if False
         else None,

@@ -8,6 +8,7 @@ event is recorded. ``compact()`` forgets history (watches from older versions th
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ class Store:
             keys = sorted(bucket) if namespace is None else sorted(k for k in bucket if k[0] == namespace)
             return [bucket[k] for k in keys]
 
-    def keys(self) -> list[StoreKey]:
+    def resources(self) -> builtins.list[StoreKey]:
         """Every resource that has (or had) objects."""
         with self.lock:
             return list(self._buckets)
@@ -94,7 +95,7 @@ class Store:
             self._record(Event(version, "DELETED", key, gone, old))
             return gone
 
-    def drop_resource(self, key: StoreKey) -> list[KubeObject]:
+    def drop_resource(self, key: StoreKey) -> builtins.list[KubeObject]:
         """Delete every object of one resource (a CRD went away)."""
         with self.lock:
             return [self.remove(key, obj) for obj in list(self._buckets.get(key, {}).values())]
@@ -105,7 +106,7 @@ class Store:
         self.history.append(event)
         self.changed.notify_all()
 
-    def events_since(self, version: int) -> list[Event]:
+    def events_since(self, version: int) -> builtins.list[Event]:
         """Recorded events newer than ``version`` (caller checks ``compacted`` first)."""
         with self.lock:
             if not self.history or self.history[-1].resource_version <= version:

@@ -28,7 +28,8 @@ SUBDOMAIN_MESSAGE = (
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
 LABEL_MESSAGE = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+    "a lowercase RFC 1123 label must consist of lower case "
+    "alphanumeric characters or '-', and must start and "
     "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 )
@@ -70,8 +71,10 @@ def _labels(field: str, labels: Any) -> list[Cause]:
                 invalid_value(
                     field,
                     key,
-                    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-                    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+                    "name part must consist of alphanumeric characters, "
+                    "'-', '_' or '.', and must start and end "
+                    "with an alphanumeric character (e.g. 'MyName', "
+                    " or 'my.name',  or '123-abc', regex used for "
                     "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
                 )
             )
@@ -80,17 +83,14 @@ def _labels(field: str, labels: Any) -> list[Cause]:
                 invalid_value(
                     field,
                     value,
-                    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+                    "a valid label must be an empty string or "
+                    "consist of alphanumeric characters, '-', '_' or "
                     "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
                     "'my_value',  or '12345', regex used for validation is "
                     "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
                 )
             )
     return causes
-
-
-def _selector_repr(selector: Any) -> str:
-    return f"v1.LabelSelector{{MatchLabels:{selector.get('matchLabels') if isinstance(selector, dict) else None}}}"
 
 
 def _pod_spec(field: str, spec: dict[str, Any]) -> list[Cause]:
@@ -129,11 +129,7 @@ def _workload(resource: ResourceType, new: KubeObject, old: KubeObject | None) -
     if old is not None:
         old_spec = old.get("spec", {})
         if old_spec.get("selector") != selector:
-            causes.append(
-                invalid_value(
-                    "spec.selector", _selector_repr(selector)[0:0] or selector, "field is immutable"
-                )
-            )
+            causes.append(invalid_value("spec.selector", selector, "field is immutable"))
         if resource.plural == "statefulsets":
             mutable = {
                 "replicas",
@@ -149,8 +145,10 @@ def _workload(resource: ResourceType, new: KubeObject, old: KubeObject | None) -
                 causes.append(
                     forbidden_field(
                         "spec",
-                        "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
-                        "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+                        "updates to statefulset spec for fields other "
+                        "than 'replicas', 'ordinals', 'template', "
+                        "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
+                        "and 'minReadySeconds' are forbidden",
                     )
                 )
     return causes
@@ -231,7 +229,8 @@ def _pvc(new: KubeObject, old: KubeObject | None) -> list[Cause]:
         causes.append(
             forbidden_field(
                 "spec",
-                "spec is immutable after creation except resources.requests and volumeAttributesClassName for "
+                "spec is immutable after creation except "
+                "resources.requests and volumeAttributesClassName for "
                 "bound claims",
             )
         )
@@ -357,8 +356,10 @@ def _pod_update(new: KubeObject, old: KubeObject) -> list[Cause]:
             forbidden_field(
                 "spec",
                 "pod updates may not change fields other than `spec.containers[*].image`,"
-                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
-                "to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it "
+                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+                "(only additions "
+                "to existing tolerations),`spec.terminationGracePeriodSeconds` "
+                "(allow it to be set to 1 if it "
                 "was previously negative)",
             )
         ]

@@ -214,10 +214,6 @@ class SshTransport:
     server_alive_count_max: int = 4
     ciphers: tuple[str, ...] = DEFAULT_CIPHERS
     ssh_binary: str = "ssh"
-    control_path: str | None = None
-    """Share one SSH connection between the empty-source probe and the pull (OpenSSH ControlMaster);
-    saves a full login (~0.3 s) per PVC. The master lives at most ``control_persist_seconds`` idle."""
-    control_persist_seconds: int = 30
 
 
 def ssh_argv(transport: SshTransport) -> list[str]:
@@ -244,23 +240,9 @@ def ssh_argv(transport: SshTransport) -> list[str]:
         "-o", f"ServerAliveCountMax={transport.server_alive_count_max}",
         "-o", "LogLevel=ERROR",
         "-c", ",".join(transport.ciphers),
-        *_multiplexing(transport),
+        "-o", "ControlMaster=no",
+        "-o", "ControlPath=none",
     ]  # fmt: skip
-
-
-def _multiplexing(transport: SshTransport) -> list[str]:
-    if transport.control_path is None:
-        return ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
-    return [
-        "-o", "ControlMaster=auto",
-        "-o", f"ControlPath={transport.control_path}",
-        "-o", f"ControlPersist={transport.control_persist_seconds}",
-    ]  # fmt: skip
-
-
-def ssh_exit_master_argv(transport: SshTransport, host: str) -> list[str]:
-    """Stop the shared connection of ``transport`` (``ssh -O exit``); a no-op without a control path."""
-    return [*ssh_argv(transport), "-O", "exit", f"{SSH_USER}@{validate_host(host)}"]
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,15 @@ def classify_exit(run: RemoteRun, *, what: str) -> DataSyncError:
         return DataAuthError(
             message, fix="check the pull key and the source cluster's host key on the DR agents"
         )
+    if (
+        code in (12, 23)
+        and "No such file or directory" in detail
+        and ("rrsync" in detail or "change_dir" in detail)
+    ):
+        return DataSyncError(
+            f"{what} failed: the source volume path does not exist on the source agent ({detail})",
+            fix="check the source endpoint (is the volume mounted on that node?)",
+        )
     if code == 77:
         return DataSafetyError(message, fix="check the source volume is mounted; or set allowEmptySource")
     if code in (64, 65, 66, 69):

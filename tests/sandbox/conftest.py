@@ -8,6 +8,7 @@ cluster. Every test works in its own uniquely named namespace.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,10 +103,8 @@ def ns(core: client.CoreV1Api) -> Iterator[str]:
     name = f"ct-{uuid.uuid4().hex[:10]}"
     core.create_namespace({"metadata": {"name": name}})
     yield name
-    try:
+    with contextlib.suppress(ApiException):
         core.delete_namespace(name)
-    except ApiException:
-        pass
 
 
 @dataclass

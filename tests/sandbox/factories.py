@@ -9,7 +9,7 @@ from typing import Any
 from drsyncer.objects import KubeObject
 
 
-def eventually(check: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.02) -> Any:
+def eventually(check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.02) -> Any:
     """Poll ``check`` until it returns a truthy value or the deadline passes (then fail)."""
     deadline = time.monotonic() + timeout
     last: Any = None

@@ -175,7 +175,9 @@ def test_replace_with_stale_resource_version_conflicts(core: client.CoreV1Api, n
     )
 
 
-def test_replace_without_resource_version_is_unconditional_for_builtins(core: client.CoreV1Api, ns: str) -> None:
+def test_replace_without_resource_version_is_unconditional_for_builtins(
+    core: client.CoreV1Api, ns: str
+) -> None:
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}, "data": {"k": "1"}})
     replaced = core.replace_namespaced_config_map("a", ns, {"metadata": {"name": "a"}, "data": {"k": "9"}})
     assert replaced.data == {"k": "9"}
@@ -240,15 +242,23 @@ def test_dry_run_update_changes_nothing(core: client.CoreV1Api, ns: str) -> None
 
 
 def test_bad_dry_run_value_is_400(raw: Raw, ns: str) -> None:
-    status, _, _ = raw("POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "a"}},
-                       query={"dryRun": "Some"})
+    status, _, _ = raw(
+        "POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "a"}}, query={"dryRun": "Some"}
+    )
     assert status == 400
 
 
 def test_dynamic_client_create_and_get(dyn: DynamicClient, ns: str) -> None:
     secrets = dyn.resources.get(api_version="v1", kind="Secret")
-    secrets.create(namespace=ns, body={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-                                       "stringData": {"password": "hunter2"}})
+    secrets.create(
+        namespace=ns,
+        body={
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s"},
+            "stringData": {"password": "hunter2"},
+        },
+    )
     fetched = secrets.get(name="s", namespace=ns)
     assert fetched.data.password == "aHVudGVyMg=="
     assert fetched.type == "Opaque"

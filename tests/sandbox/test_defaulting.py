@@ -103,7 +103,11 @@ def test_job_defaults(api: client.ApiClient, ns: str) -> None:
 def test_cronjob_defaults(api: client.ApiClient, ns: str) -> None:
     template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}
     cron = client.BatchV1Api(api).create_namespaced_cron_job(
-        ns, {"metadata": {"name": "c"}, "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}}
+        ns,
+        {
+            "metadata": {"name": "c"},
+            "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}},
+        },
     )
     assert cron.spec.concurrency_policy == "Allow"
     assert cron.spec.successful_jobs_history_limit == 3
@@ -112,7 +116,9 @@ def test_cronjob_defaults(api: client.ApiClient, ns: str) -> None:
 
 
 def test_pod_defaults(core: client.CoreV1Api, ns: str) -> None:
-    pod = core.create_namespaced_pod(ns, {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}})
+    pod = core.create_namespaced_pod(
+        ns, {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}
+    )
     assert pod.spec.service_account_name == "default"
     assert pod.spec.enable_service_links is True
     assert pod.status.phase == "Pending"

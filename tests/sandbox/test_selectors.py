@@ -27,18 +27,19 @@ def labelled(core: client.CoreV1Api, ns: str) -> str:
     [
         ("app=web", ["a", "b"]),
         ("app==web", ["a", "b"]),
-        ("app!=web", ["c", "d", "kube-root-ca.crt"]),
+        ("app!=web", ["c", "d"]),
         ("tier in (front,back)", ["a", "b"]),
-        ("tier notin (front)", ["b", "c", "d", "kube-root-ca.crt"]),
+        ("tier notin (front)", ["b", "c", "d"]),
         ("tier", ["a", "b"]),
-        ("!tier", ["c", "d", "kube-root-ca.crt"]),
+        ("!tier", ["c", "d"]),
         ("app=web,tier=back", ["b"]),
         ("app in (web, db),!tier", ["c"]),
     ],
 )
 def test_label_selector(core: client.CoreV1Api, labelled: str, selector: str, expected: list[str]) -> None:
     items = core.list_namespaced_config_map(labelled, label_selector=selector).items
-    assert sorted(i.metadata.name for i in items) == expected
+    # kube-root-ca.crt is created asynchronously by a controller on real clusters: leave it out
+    assert sorted(i.metadata.name for i in items if i.metadata.name != "kube-root-ca.crt") == expected
 
 
 def test_malformed_label_selector_is_400(core: client.CoreV1Api, labelled: str) -> None:

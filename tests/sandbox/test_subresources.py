@@ -58,9 +58,19 @@ def test_patch_scale(apps: client.AppsV1Api, ns: str) -> None:
 
 def test_replace_scale(apps: client.AppsV1Api, ns: str) -> None:
     apps.create_namespaced_deployment(ns, deployment("web", replicas=2))
-    scale = apps.read_namespaced_deployment_scale("web", ns)
-    scale.spec.replicas = 4
-    assert apps.replace_namespaced_deployment_scale("web", ns, scale).spec.replicas == 4
+    statuses = []
+    for _ in range(10):  # controllers write status concurrently, as on a real cluster: retry on 409
+        scale = apps.read_namespaced_deployment_scale("web", ns)
+        scale.spec.replicas = 4
+        try:
+            replaced = apps.replace_namespaced_deployment_scale("web", ns, scale)
+        except ApiException as exc:
+            statuses.append(exc.status)
+            continue
+        assert replaced.spec.replicas == 4
+        break
+    assert set(statuses) <= {409}
+    assert apps.read_namespaced_deployment("web", ns).spec.replicas == 4
 
 
 def test_replace_scale_with_stale_version_conflicts(apps: client.AppsV1Api, ns: str) -> None:
@@ -87,7 +97,9 @@ def test_scale_bumps_generation(apps: client.AppsV1Api, ns: str) -> None:
 def test_negative_scale_is_invalid(raw: Raw, apps: client.AppsV1Api, ns: str) -> None:
     apps.create_namespaced_deployment(ns, deployment("web"))
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web/scale"
-    status, body, _ = raw("PATCH", path, {"spec": {"replicas": -1}}, content_type="application/merge-patch+json")
+    status, body, _ = raw(
+        "PATCH", path, {"spec": {"replicas": -1}}, content_type="application/merge-patch+json"
+    )
     assert (status, body["reason"]) == (422, "Invalid")
 
 

@@ -32,12 +32,16 @@ def test_service_gets_a_cluster_ip(core: client.CoreV1Api, ns: str) -> None:
     assert created.spec.cluster_ips == [created.spec.cluster_ip]
 
 
-def test_cluster_ip_comes_from_the_cluster_range(core: client.CoreV1Api, ns: str, sandbox: FakeCluster) -> None:
+def test_cluster_ip_comes_from_the_cluster_range(
+    core: client.CoreV1Api, ns: str, sandbox: FakeCluster
+) -> None:
     created = core.create_namespaced_service(ns, service("web"))
     assert ipaddress.ip_address(created.spec.cluster_ip) in sandbox.allocator.network
 
 
-def test_clusters_allocate_from_different_ranges(source_cluster: FakeCluster, dr_cluster: FakeCluster) -> None:
+def test_clusters_allocate_from_different_ranges(
+    source_cluster: FakeCluster, dr_cluster: FakeCluster
+) -> None:
     assert source_cluster.allocator.network != dr_cluster.allocator.network
 
 
@@ -166,8 +170,12 @@ def test_statefulset_claim_templates_are_immutable(apps: client.AppsV1Api, ns: s
 
 def _job(name: str, **spec: Any) -> dict[str, Any]:
     template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-            "spec": {"template": template, **spec}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {"template": template, **spec},
+    }
 
 
 def test_job_selector_is_generated(batch: client.BatchV1Api, ns: str) -> None:
@@ -215,7 +223,9 @@ def test_job_restart_policy_always_is_invalid(batch: client.BatchV1Api, ns: str)
 def test_pvc_spec_is_immutable(core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_persistent_volume_claim(ns, pvc("data"))
     with pytest.raises(ApiException) as exc:
-        core.patch_namespaced_persistent_volume_claim("data", ns, {"spec": {"accessModes": ["ReadWriteMany"]}})
+        core.patch_namespaced_persistent_volume_claim(
+            "data", ns, {"spec": {"accessModes": ["ReadWriteMany"]}}
+        )
     assert "spec is immutable after creation" in _invalid(exc)["message"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client, watch
 
 from drsyncer.sandbox import FakeCluster
-from tests.sandbox.conftest import Raw
+from tests.sandbox.conftest import Raw, Target
 
 
 def _events(core: client.CoreV1Api, ns: str, count: int, **kwargs: Any) -> list[tuple[str, str]]:
@@ -27,7 +27,11 @@ def test_watch_from_resource_version_replays_changes(core: client.CoreV1Api, ns:
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
     core.patch_namespaced_config_map("a", ns, {"data": {"k": "v"}})
     core.delete_namespaced_config_map("a", ns)
-    assert _events(core, ns, 3, resource_version=version) == [("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]
+    assert _events(core, ns, 3, resource_version=version) == [
+        ("ADDED", "a"),
+        ("MODIFIED", "a"),
+        ("DELETED", "a"),
+    ]
 
 
 def test_watch_without_version_starts_with_current_objects(core: client.CoreV1Api, ns: str) -> None:
@@ -59,7 +63,9 @@ def test_object_leaving_the_selector_is_deleted_for_the_watcher(core: client.Cor
 
 
 def test_watch_timeout_ends_the_stream(raw: Raw, ns: str) -> None:
-    status, body, _ = raw("GET", f"/api/v1/namespaces/{ns}/configmaps", query={"watch": "1", "timeoutSeconds": "1"})
+    status, _body, _ = raw(
+        "GET", f"/api/v1/namespaces/{ns}/configmaps", query={"watch": "1", "timeoutSeconds": "1"}
+    )
     assert status == 200
 
 
@@ -68,7 +74,8 @@ def test_watch_flag_spellings(raw: Raw, core: client.CoreV1Api, ns: str, flag: s
     version = core.list_namespaced_config_map(ns).metadata.resource_version
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
     status, body, _ = raw(
-        "GET", f"/api/v1/namespaces/{ns}/configmaps",
+        "GET",
+        f"/api/v1/namespaces/{ns}/configmaps",
         query={"watch": flag, "resourceVersion": version, "timeoutSeconds": "1"},
     )
     assert status == 200
@@ -76,13 +83,18 @@ def test_watch_flag_spellings(raw: Raw, core: client.CoreV1Api, ns: str, flag: s
     assert lines["type"] == "ADDED"
 
 
-def test_bookmarks_when_allowed(core: client.CoreV1Api, ns: str) -> None:
+def test_bookmarks_when_allowed(core: client.CoreV1Api, ns: str, target: Target) -> None:
+    # real servers send a bookmark about once a minute; the contract sandbox every 0.2 s
+    timeout = 5 if target.sandbox is not None else 90
     version = core.list_namespaced_config_map(ns).metadata.resource_version
     watcher = watch.Watch()
     kinds = []
     for event in watcher.stream(
-        core.list_namespaced_config_map, ns, resource_version=version, allow_watch_bookmarks=True,
-        timeout_seconds=5, _preload_content=False,
+        core.list_namespaced_config_map,
+        ns,
+        resource_version=version,
+        allow_watch_bookmarks=True,
+        timeout_seconds=timeout,
     ):
         kinds.append(event["type"])
         if "BOOKMARK" in kinds:
@@ -97,7 +109,8 @@ def test_watch_from_compacted_version_is_410(
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
     sandbox.compact()
     status, body, _ = raw(
-        "GET", f"/api/v1/namespaces/{ns}/configmaps",
+        "GET",
+        f"/api/v1/namespaces/{ns}/configmaps",
         query={"watch": "true", "resourceVersion": version, "timeoutSeconds": "1"},
     )
     event = body if isinstance(body, dict) else json.loads(str(body).splitlines()[0])
@@ -116,6 +129,8 @@ def test_typed_watch_raises_on_expired(core: client.CoreV1Api, ns: str, sandbox:
     core.create_namespaced_config_map(ns, {"metadata": {"name": "a"}})
     sandbox.compact()
     with pytest.raises(ApiException) as exc:
-        for _ in watch.Watch().stream(core.list_namespaced_config_map, ns, resource_version=version, timeout_seconds=1):
+        for _ in watch.Watch().stream(
+            core.list_namespaced_config_map, ns, resource_version=version, timeout_seconds=1
+        ):
             pass
     assert exc.value.status == 410

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ from drsyncer.config.loader import load_config
 from drsyncer.objects import KubeObject
 from drsyncer.report import ObjectOutcome, SyncReport
 from drsyncer.sandbox import FakeCluster
-from tasks.apply.applier import ApplyContext, apply_entry
+from drsyncer.sandbox.api import WriteOptions
+from tasks.apply.applier import ApplyContext, apply_entries, apply_entry, kind_groups
 from tasks.prepare import PreparedPlan
 from tasks.session import SyncSession, open_session, plan_session
 
@@ -76,7 +77,9 @@ class SyncWorld:
 
     # --- setup ---------------------------------------------------------------------------------
 
-    def create_namespace(self, *, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> None:
+    def create_namespace(
+        self, *, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
+    ) -> None:
         """Create the source namespace."""
         metadata: dict[str, Any] = {"name": self.namespace}
         if labels:
@@ -89,6 +92,14 @@ class SyncWorld:
         """Create factory objects in the source namespace; returns what the server stored."""
         return [self.source.create(in_namespace(obj, self.namespace)) for obj in objects]
 
+    def replace_source(self, obj: KubeObject) -> KubeObject:
+        """Replace a source object as a user would (``kubectl replace``), through the server pipeline."""
+        resource = self.source.registry.by_kind(obj["apiVersion"], obj["kind"])
+        assert resource is not None
+        return self.source.api.replace(
+            resource, self.namespace, obj["metadata"]["name"], obj, WriteOptions(manager="kubectl-replace")
+        )
+
     def documents(self, **spec: Any) -> list[KubeObject]:
         """The configuration documents: the two RemoteClusters and the NamespaceMapping."""
         mapping_spec: dict[str, Any] = {
@@ -100,8 +111,14 @@ class SyncWorld:
         }
         mapping_spec.update(spec)
         return [
-            _document("RemoteCluster", "source", {"kubeconfig": {"path": str(self.source_kubeconfig), "context": "source"}}),
-            _document("RemoteCluster", "dr", {"kubeconfig": {"path": str(self.dr_kubeconfig), "context": "dr"}}),
+            _document(
+                "RemoteCluster",
+                "source",
+                {"kubeconfig": {"path": str(self.source_kubeconfig), "context": "source"}},
+            ),
+            _document(
+                "RemoteCluster", "dr", {"kubeconfig": {"path": str(self.dr_kubeconfig), "context": "dr"}}
+            ),
             _document("NamespaceMapping", MAPPING, mapping_spec),
         ]
 
@@ -174,7 +191,7 @@ class SyncWorld:
 
 
 def apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]:
-    """Apply a plan as the flow does: the namespace first (stop if it fails), then every entry in order."""
+    """Apply a plan as the flow does: the namespace first (stop if it fails), then kind by kind."""
     mapping = session.mapping
     namespace_context = ApplyContext(
         client=session.destination, discovery=session.destination_discovery, namespace=""
@@ -188,7 +205,8 @@ def apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]:
         namespace=mapping.destination_namespace,
         immutable=mapping.immutable_resource_config,
     )
-    outcomes.extend(apply_entry(context, entry) for entry in plan.entries)
+    for _, entries in kind_groups(plan.entries):
+        outcomes.extend(apply_entries(context, entries))
     return outcomes
 
 
@@ -211,7 +229,7 @@ def sync_world(
     source_kubeconfig: Path,
     dr_kubeconfig: Path,
     tmp_path: Path,
-) -> Iterator[SyncWorld]:
+) -> SyncWorld:
     """A fresh source namespace (created, empty) and a mapping to the same name in DR."""
     namespace = unique_namespace()
     world = SyncWorld(
@@ -225,4 +243,4 @@ def sync_world(
     )
     world.create_namespace()
     source_cluster.audit.clear()
-    yield world
+    return world

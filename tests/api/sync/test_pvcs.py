@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes import client, config
+from kubernetes import client
 
 from drsyncer.labels import STORAGE_CLASS
 from drsyncer.objects import KubeObject
 from tests.api.sync.conftest import SyncWorld
 from tests.factories import make_pvc
+from tests.fixtures.clusters import api_client_for
 
 PVC = ("v1", "PersistentVolumeClaim")
 
@@ -36,7 +37,7 @@ def _resize(world: SyncWorld, name: str, size: str, *, cluster: str) -> None:
         if cluster == "source"
         else (world.dr_kubeconfig, world.destination_namespace)
     )
-    api = config.new_client_from_config(str(kubeconfig), context=cluster)
+    api = api_client_for(kubeconfig, cluster)
     try:
         client.CoreV1Api(api).patch_namespaced_persistent_volume_claim(
             name, namespace, {"spec": {"resources": {"requests": {"storage": size}}}}

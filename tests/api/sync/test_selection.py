@@ -60,7 +60,9 @@ def test_ignore_label_keeps_an_object_out_of_dr(sync_world: SyncWorld) -> None:
 
 
 def test_exclude_resources_skips_the_named_objects_only(sync_world: SyncWorld) -> None:
-    sync_world.seed(make_configmap("kept", server_fields=False), make_configmap("excluded", server_fields=False))
+    sync_world.seed(
+        make_configmap("kept", server_fields=False), make_configmap("excluded", server_fields=False)
+    )
     sync_world.configure(excludeResources=[{"kind": "ConfigMap", "name": "excluded"}])
 
     report = sync_world.sync()

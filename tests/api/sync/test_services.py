@@ -19,7 +19,9 @@ def test_service_gets_a_new_cluster_ip_in_dr(sync_world: SyncWorld) -> None:
 
 
 def test_node_ports_are_kept(sync_world: SyncWorld) -> None:
-    sync_world.seed(make_service("web", cluster_ip=None, service_type="NodePort", node_port=30123, server_fields=False))
+    sync_world.seed(
+        make_service("web", cluster_ip=None, service_type="NodePort", node_port=30123, server_fields=False)
+    )
 
     sync_world.sync()
 

@@ -1,4 +1,5 @@
-"""Workloads on DR: scaled to zero with their original count, overrides, CronJobs suspended, DaemonSets parked."""
+"""Workloads on DR: scaled to zero with their original count, overrides, CronJobs suspended, DaemonSets
+parked."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def test_deployment_is_scaled_to_zero_with_original_replicas_annotation(sync_wor
 def test_scale_override_keeps_the_count_or_sets_the_integer(
     sync_world: SyncWorld, override: str, expected: int
 ) -> None:
-    sync_world.seed(make_deployment("web", replicas=3, labels={SCALE_OVERRIDE: override}, server_fields=False))
+    sync_world.seed(
+        make_deployment("web", replicas=3, labels={SCALE_OVERRIDE: override}, server_fields=False)
+    )
 
     sync_world.sync()
 
@@ -62,7 +65,9 @@ def test_cronjob_is_suspended_in_dr(sync_world: SyncWorld) -> None:
 
 
 def test_cronjob_with_scale_override_is_not_suspended(sync_world: SyncWorld) -> None:
-    sync_world.seed(make_cronjob("report", suspend=False, labels={SCALE_OVERRIDE: "true"}, server_fields=False))
+    sync_world.seed(
+        make_cronjob("report", suspend=False, labels={SCALE_OVERRIDE: "true"}, server_fields=False)
+    )
 
     sync_world.sync()
 

@@ -1,0 +1,518 @@
+"""Resource sync between two sandbox clusters: dr-syncer's engine against a kubectl baseline.
+
+Run: ``.venv/bin/python benchmarks/resource_sync.py [--objects 1000] [--large 5000] [--skip-flow]``.
+
+Scenarios (design §10, issue 4 "Performance"), each on fresh sandbox clusters:
+
+1. **1,000 mixed objects** (ConfigMaps, Secrets, ServiceAccounts, Roles, Deployments, StatefulSets,
+   Services, Ingresses, CronJobs, PDBs) synced by the plain engine (``open_session → plan_session →
+   apply`` kind by kind, no Prefect) in a child process, as in production (the sync never runs inside the
+   API server's process; the sandbox servers live in this one): the first sync, a no-op re-sync
+   (asserted: **0 mutating requests**, and the list requests per kind counted from the audit logs) and a
+   1-object change. Times are the sync itself (child start-up and imports excluded).
+2. The **kubectl baseline** in the same invocation, into a second DR cluster: ``kubectl get -o json`` of the
+   same kinds, piped through a minimal cleanup (drop uid, resourceVersion, creationTimestamp, managedFields,
+   status, clusterIP(s)) into ``kubectl apply --server-side --validate=false -f -``; then the same for a
+   no-op and a 1-object change (kubectl re-applies everything every time).
+   Scenarios 1 and 2 run twice: on the plain sandbox, and with ``--write-latency`` (5 ms) added to every
+   DR write, which stands in for a real API server whose writes wait on etcd.
+3. **5,000 objects** for correctness, the engine in a child process so its peak RSS
+   (``resource.getrusage``) is the engine's alone.
+4. One run **through the Prefect flow** (ephemeral Prefect server) for the flow overhead, unless
+   ``--skip-flow``.
+
+The plain sandbox is one Python process: it serves roughly 500-700 server-side applies per second
+whoever sends them, and kubectl's sequential applies already use most of that, so on the plain sandbox
+the first sync is bounded by the server, not by the client.
+
+Target: the first sync at least 2× faster than the kubectl baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from drsyncer.objects import KubeObject  # noqa: E402
+from drsyncer.sandbox import FakeCluster  # noqa: E402
+
+NAMESPACE = "bench"
+MAPPING = "bench"
+KUBECTL = "/usr/bin/kubectl"
+KUBECTL_KINDS = (
+    "configmaps,secrets,serviceaccounts,roles,deployments,statefulsets,services,ingresses,cronjobs,"
+    "poddisruptionbudgets"
+)
+# Share of each kind in the namespace (sums to 1.0).
+MIX: tuple[tuple[str, float], ...] = (
+    ("ConfigMap", 0.30),
+    ("Secret", 0.20),
+    ("ServiceAccount", 0.05),
+    ("Role", 0.05),
+    ("Deployment", 0.12),
+    ("StatefulSet", 0.03),
+    ("Service", 0.12),
+    ("Ingress", 0.05),
+    ("CronJob", 0.04),
+    ("PodDisruptionBudget", 0.04),
+)
+
+
+# --- the namespace ---------------------------------------------------------------------------------
+
+
+def _pod_template(name: str) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {"app": name}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "nginx:1.27",
+                    "ports": [{"containerPort": 80}],
+                    "env": [{"name": "MODE", "value": "production"}],
+                }
+            ]
+        },
+    }
+
+
+def make_object(kind: str, index: int) -> KubeObject:
+    """One small, realistic object of ``kind`` named after ``index``."""
+    name = f"{kind.lower()}-{index:05d}"
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": NAMESPACE,
+        "labels": {"app.kubernetes.io/name": name, "team": "shop"},
+        "annotations": {"example.com/owner": "platform"},
+    }
+    if kind == "ConfigMap":
+        return {"apiVersion": "v1", "kind": kind, "metadata": metadata, "data": {"key": f"value-{index}" * 4}}
+    if kind == "Secret":
+        secret = base64.b64encode(f"secret-{index}".encode()).decode()
+        return {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": metadata,
+            "type": "Opaque",
+            "data": {"password": secret},
+        }
+    if kind == "ServiceAccount":
+        return {"apiVersion": "v1", "kind": kind, "metadata": metadata}
+    if kind == "Role":
+        rules = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]
+        return {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": kind,
+            "metadata": metadata,
+            "rules": rules,
+        }
+    if kind in ("Deployment", "StatefulSet"):
+        spec: dict[str, Any] = {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": _pod_template(name),
+        }
+        if kind == "StatefulSet":
+            spec["serviceName"] = name
+        return {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec}
+    if kind == "Service":
+        spec = {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}
+        return {"apiVersion": "v1", "kind": kind, "metadata": metadata, "spec": spec}
+    if kind == "Ingress":
+        backend = {"service": {"name": name, "port": {"number": 80}}}
+        rule = {
+            "host": f"{name}.example.com",
+            "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+        }
+        spec = {"ingressClassName": "nginx", "rules": [rule]}
+        return {"apiVersion": "networking.k8s.io/v1", "kind": kind, "metadata": metadata, "spec": spec}
+    if kind == "CronJob":
+        template = _pod_template(name)
+        template["spec"]["restartPolicy"] = "OnFailure"
+        spec = {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
+        return {"apiVersion": "batch/v1", "kind": kind, "metadata": metadata, "spec": spec}
+    if kind == "PodDisruptionBudget":
+        spec = {"minAvailable": 1, "selector": {"matchLabels": {"app": name}}}
+        return {"apiVersion": "policy/v1", "kind": kind, "metadata": metadata, "spec": spec}
+    raise ValueError(kind)
+
+
+def seed(cluster: FakeCluster, count: int) -> Counter[str]:
+    """Create the source namespace with ``count`` objects in the MIX proportions; return counts per kind."""
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    counts: Counter[str] = Counter()
+    remaining = count
+    for position, (kind, share) in enumerate(MIX):
+        wanted = remaining if position == len(MIX) - 1 else round(count * share)
+        for index in range(wanted):
+            cluster.create(make_object(kind, index))
+        counts[kind] = wanted
+        remaining -= wanted
+    return counts
+
+
+def change_one_object(cluster: FakeCluster) -> None:
+    """The 1-object change: one ConfigMap's data."""
+    registry = cluster.registry.by_kind("v1", "ConfigMap")
+    assert registry is not None
+    from drsyncer.sandbox.api import WriteOptions
+
+    current = cluster.get("v1", "ConfigMap", "configmap-00000", NAMESPACE)
+    assert current is not None
+    current["data"] = {"key": "changed"}
+    cluster.api.replace(registry, NAMESPACE, "configmap-00000", current, WriteOptions(manager="kubectl-edit"))
+
+
+# --- configuration and the engine ------------------------------------------------------------------
+
+
+def write_config(folder: Path, source: FakeCluster, destination: FakeCluster) -> Path:
+    """Kubeconfigs and a NamespaceMapping ``bench`` from ``source`` to ``destination``."""
+    source_kubeconfig = source.write_kubeconfig(folder / "source.kubeconfig", "source")
+    dr_kubeconfig = destination.write_kubeconfig(folder / "dr.kubeconfig", "dr")
+
+    def document(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return {"apiVersion": "dr-syncer.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+    documents = [
+        document(
+            "RemoteCluster", "source", {"kubeconfig": {"path": str(source_kubeconfig), "context": "source"}}
+        ),
+        document("RemoteCluster", "dr", {"kubeconfig": {"path": str(dr_kubeconfig), "context": "dr"}}),
+        document(
+            "NamespaceMapping",
+            MAPPING,
+            {
+                "sourceCluster": "source",
+                "destinationCluster": "dr",
+                "sourceNamespace": NAMESPACE,
+                "replicationMode": "Manual",
+            },
+        ),
+    ]
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    return path
+
+
+def engine_sync(config: Path) -> dict[str, int]:
+    """One sync through the plain engine (what the flow runs, without Prefect); returns status counts."""
+    from drsyncer.config.loader import load_config
+    from tasks.apply.applier import ApplyContext, apply_entries, apply_entry, kind_groups
+    from tasks.session import open_session, plan_session
+
+    mapping = load_config([config]).mapping(MAPPING)
+    session = open_session(mapping)
+    try:
+        plan = plan_session(session)
+        namespace_context = ApplyContext(
+            client=session.destination, discovery=session.destination_discovery, namespace=""
+        )
+        outcomes = [apply_entry(namespace_context, plan.namespace)]
+        context = ApplyContext(
+            client=session.destination,
+            discovery=session.destination_discovery,
+            namespace=mapping.destination_namespace,
+            immutable=mapping.immutable_resource_config,
+        )
+        for _, entries in kind_groups(plan.entries):  # kind by kind, in dependency order
+            outcomes += apply_entries(context, entries)
+    finally:
+        session.close()
+    return dict(Counter(outcome.status for outcome in outcomes))
+
+
+@contextmanager
+def timed() -> Iterator[Callable[[], float]]:
+    """``with timed() as elapsed: ...`` then ``elapsed()`` in seconds."""
+    started = time.perf_counter()
+    finished: list[float] = []
+    yield lambda: (finished[0] if finished else time.perf_counter()) - started
+    finished.append(time.perf_counter())
+
+
+def list_requests_per_kind(*clusters: FakeCluster) -> dict[str, int]:
+    """GETs of collections (``?limit=``) per resource, summed over ``clusters``."""
+    counts: Counter[str] = Counter()
+    for cluster in clusters:
+        for entry in cluster.audit.requests(method="GET"):
+            if "limit" in entry.query:
+                counts[entry.path.rstrip("/").rsplit("/", 1)[-1]] += 1
+    return dict(sorted(counts.items()))
+
+
+# --- kubectl baseline ------------------------------------------------------------------------------
+
+
+def kubectl_sync(source_kubeconfig: Path, dr_kubeconfig: Path, cache: Path) -> None:
+    """``kubectl get -o json | cleanup | kubectl apply --server-side``."""
+    base = [KUBECTL, "--cache-dir", str(cache)]
+    got = subprocess.run(
+        [*base, "--kubeconfig", str(source_kubeconfig), "get", KUBECTL_KINDS, "-n", NAMESPACE, "-o", "json"],
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+    document = json.loads(got.stdout)
+    for item in document["items"]:
+        metadata = item["metadata"]
+        for key in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
+            metadata.pop(key, None)
+        item.pop("status", None)
+        if item["kind"] == "Service":
+            item["spec"].pop("clusterIP", None)
+            item["spec"].pop("clusterIPs", None)
+    subprocess.run(
+        [*base, "--kubeconfig", str(dr_kubeconfig), "apply", "--server-side", "--validate=false", "-f", "-"],
+        input=json.dumps(document).encode(),
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+
+
+# --- scenarios -------------------------------------------------------------------------------------
+
+
+def run_engine(config: Path) -> dict[str, Any]:
+    """One engine sync in a child process (as in production: not inside the API server's process)."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--engine-child", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    outcome: dict[str, Any] = json.loads(result.stdout)
+    return outcome
+
+
+def compare(
+    count: int, folder: Path, *, write_latency: float = 0.0
+) -> list[tuple[str, float, float | None, str]]:
+    """Scenarios 1 and 2 on ``count`` objects. Rows: (step, engine s, kubectl s, note).
+
+    ``write_latency`` delays every write to the DR clusters (sandbox fault rule), standing in for a real
+    API server, whose writes wait on etcd.
+    """
+    rows: list[tuple[str, float, float | None, str]] = []
+    suffix = f", {write_latency * 1000:.0f} ms/write" if write_latency else ""
+    with FakeCluster("source") as source, FakeCluster("dr") as dr, FakeCluster("dr-kubectl") as dr_kubectl:
+        kinds = seed(source, count)
+        config = write_config(folder, source, dr)
+        if write_latency:
+            for cluster in (dr, dr_kubectl):
+                cluster.faults.add(method="PATCH", latency=write_latency, times=None)
+        print(f"seeded {count} objects: {dict(kinds)}", file=sys.stderr)
+
+        source.audit.clear()
+        first = run_engine(config)
+        writes = len(dr.audit.mutations())
+        assert first["statuses"].get("failed", 0) == 0, first
+        assert not source.audit.mutations(), "the sync wrote to the source cluster"
+
+        source.audit.clear()
+        dr.audit.clear()
+        noop = run_engine(config)
+        noop_writes = dr.audit.mutations() + source.audit.mutations()
+        assert not noop_writes, [(m.method, m.path) for m in noop_writes[:10]]
+        lists = list_requests_per_kind(source, dr)
+        assert all(value <= 2 for value in lists.values()), lists  # 1 in source + 1 in DR per kind
+
+        change_one_object(source)
+        dr.audit.clear()
+        change = run_engine(config)
+        change_writes = len(dr.audit.mutations())
+
+        source_kubeconfig = source.write_kubeconfig(folder / "k-source.kubeconfig", "source")
+        kubectl_kubeconfig = dr_kubectl.write_kubeconfig(folder / "k-dr.kubeconfig", "dr")
+        dr_kubectl.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        cache = folder / "kubectl-cache"
+        timings = []
+        for _ in range(3):  # first (cold discovery cache), no-op, then after a 1-object change
+            dr_kubectl.audit.clear()
+            with timed() as elapsed:
+                kubectl_sync(source_kubeconfig, kubectl_kubeconfig, cache)
+            timings.append((elapsed(), len(dr_kubectl.audit.mutations())))
+            if len(timings) == 2:
+                change_one_object(source)
+        copied = len(dr_kubectl.objects("v1", "ConfigMap", NAMESPACE))
+        assert copied >= kinds["ConfigMap"], copied
+
+        rows.append(
+            (
+                f"first sync ({count} objects{suffix})",
+                first["seconds"],
+                timings[0][0],
+                f"writes: engine {writes}, kubectl {timings[0][1]}",
+            )
+        )
+        rows.append(
+            ("no-op re-sync", noop["seconds"], timings[1][0], f"writes: engine 0, kubectl {timings[1][1]}")
+        )
+        rows.append(
+            (
+                "1-object change",
+                change["seconds"],
+                timings[2][0],
+                f"writes: engine {change_writes}, kubectl {timings[2][1]}",
+            )
+        )
+        if not write_latency:
+            rows.append(("no-op lists per kind (source+DR)", 0.0, None, json.dumps(lists)))
+    return rows
+
+
+def large(count: int, folder: Path) -> dict[str, Any]:
+    """Scenario 3: ``count`` objects, the engine in a child process; correctness and its peak RSS."""
+    with FakeCluster("source") as source, FakeCluster("dr") as dr:
+        seed(source, count)
+        config = write_config(folder, source, dr)
+        child = run_engine(config)
+        synced = sum(len(dr.objects(api, kind, NAMESPACE)) for api, kind in _KINDS)
+        expected = sum(len(source.objects(api, kind, NAMESPACE)) for api, kind in _KINDS)
+        dr.audit.clear()
+        noop = run_engine(config)
+        return {
+            **child,
+            "objects_in_dr": synced,
+            "objects_in_source": expected,
+            "noop_seconds": noop["seconds"],
+            "noop_writes": len(dr.audit.mutations()),
+        }
+
+
+_KINDS = (
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "ServiceAccount"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("v1", "Service"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("batch/v1", "CronJob"),
+    ("policy/v1", "PodDisruptionBudget"),
+)
+
+
+def engine_child(config: Path) -> None:
+    """Child-process mode: one engine sync, then print seconds, statuses and peak RSS as JSON."""
+    import tasks.apply.applier
+    import tasks.session  # noqa: F401  (imports are not part of the sync's time)
+
+    with timed() as elapsed:
+        statuses = engine_sync(config)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": elapsed(), "statuses": statuses, "peak_rss_mib": round(peak_kib / 1024, 1)}))
+
+
+def through_flow(count: int, folder: Path) -> dict[str, float]:
+    """Scenario 4: first sync and no-op re-sync through the Prefect flow (ephemeral server)."""
+    os.environ.setdefault("PREFECT_HOME", str(folder / "prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from drsyncer.prefect_env import apply_prefect_defaults
+
+    apply_prefect_defaults()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.namespace_sync import namespace_sync
+
+    results: dict[str, float] = {}
+    with (
+        FakeCluster("source") as source,
+        FakeCluster("dr") as dr,
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        seed(source, count)
+        config = write_config(folder, source, dr)
+        with timed() as elapsed:  # pays the ephemeral server's start-up; not counted below
+            namespace_sync(mapping=MAPPING, config=[str(config)], plan_only=True, return_state=True)
+        results["server start + plan"] = elapsed()
+        for step in ("first sync", "no-op re-sync"):
+            dr.audit.clear()
+            with timed() as elapsed:
+                state = namespace_sync(mapping=MAPPING, config=[str(config)], return_state=True)
+            assert state.is_completed(), state.message
+            results[step] = elapsed()
+        results["no-op writes"] = float(len(dr.audit.mutations()))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=5000, help="objects of the correctness run (0 skips it)")
+    parser.add_argument(
+        "--write-latency", type=float, default=0.005, help="seconds per DR write in the second comparison"
+    )
+    parser.add_argument("--skip-flow", action="store_true", help="skip the run through the Prefect flow")
+    parser.add_argument("--engine-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine_child:
+        engine_child(args.engine_child)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-resource-sync-") as temporary:
+        folder = Path(temporary)
+        rows = compare(args.objects, folder)
+        (folder / "latency").mkdir()
+        rows += compare(args.objects, folder / "latency", write_latency=args.write_latency)
+        print()
+        print(f"{'step':<36} {'dr-syncer':>10} {'kubectl':>10} {'speed-up':>9}  notes")
+        for step, engine, baseline, note in rows:
+            if baseline is None:
+                print(f"{step:<36} {'':>10} {'':>10} {'':>9}  {note}")
+                continue
+            print(f"{step:<36} {engine:>9.2f}s {baseline:>9.2f}s {baseline / engine:>8.1f}×  {note}")
+        first = rows[0]
+        assert first[2] is not None
+        verdict = "met" if first[2] / first[1] >= 2 else "NOT met"
+        print(
+            f"target first sync ≥ 2× faster than kubectl (plain sandbox): {verdict} "
+            f"({first[2] / first[1]:.1f}×)"
+        )
+        if args.large:
+            (folder / "large").mkdir()
+            outcome = large(args.large, folder / "large")
+            print(
+                f"\n{args.large} objects (engine in a child process): first sync {outcome['seconds']:.2f}s "
+                f"{outcome['statuses']}, peak RSS {outcome['peak_rss_mib']} MiB; "
+                f"DR has {outcome['objects_in_dr']}/{outcome['objects_in_source']} objects; "
+                f"no-op re-sync {outcome['noop_seconds']:.2f}s with {outcome['noop_writes']} writes"
+            )
+        if not args.skip_flow:
+            (folder / "flow").mkdir()
+            flow = through_flow(args.objects, folder / "flow")
+            print(
+                f"\nthrough the Prefect flow ({args.objects} objects): "
+                + ", ".join(
+                    f"{key} {value:.2f}" + ("s" if "writes" not in key else "") for key, value in flow.items()
+                )
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""``drsyncer serve CONFIG...``: every mapping on its schedule, from this one process (design §6).
+
+The embedded way to run dr-syncer unattended: the deployments of :mod:`deployments.builder` are
+registered on the Prefect API and served by a Prefect runner in this process, which starts their flow
+runs (scheduled, triggered from the UI or ``prefect deployment run``) as subprocesses.
+
+- Prefect API: ``PREFECT_API_URL`` when set; otherwise Prefect's local ephemeral server (SQLite under
+  ``PREFECT_HOME``), started with a long start-up timeout (a fresh home takes ~17 s on 2 cores).
+- Continuous mappings get their long-running flow started at once (and restarted by the deployment's
+  keep-alive schedule if it ever stops).
+- SIGTERM or Ctrl-C stop cleanly: the runner stops polling, cancels its in-flight runs and exits 0.
+- ``pause_on_shutdown`` (Prefect's default, kept here): on shutdown the served deployments' schedules are
+  **paused**, so no run piles up while nothing serves them; the next ``drsyncer serve`` un-pauses them.
+  ``--keep-schedules-on-shutdown`` leaves them active (e.g. when a worker pool also runs them). Mappings
+  that are ``paused`` in the configuration stay paused either way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from deployments.builder import (
+    DeploymentSpec,
+    MappingReference,
+    build_deployment_specs,
+    to_runner_deployment,
+)
+from drsyncer.cli.output import stderr, user_errors
+from drsyncer.errors import UsageError
+from drsyncer.prefect_env import apply_prefect_defaults
+
+CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
+TIMEZONE_OPTION = typer.Option(
+    "UTC", "--timezone", help="IANA timezone the cron schedules are evaluated in (default UTC)."
+)
+MAPPING_OPTION = typer.Option(
+    None, "--mapping", "-m", help="Serve only these NamespaceMappings (NAME or NAMESPACE/NAME). Repeatable."
+)
+LIMIT_OPTION = typer.Option(None, "--limit", help="Maximum flow runs executing at once in this process.")
+PAUSE_OPTION = typer.Option(
+    True,
+    "--pause-on-shutdown/--keep-schedules-on-shutdown",
+    help="Pause the served schedules when serve stops (Prefect's default).",
+)
+
+
+def serve(
+    config: list[Path] | None = CONFIG_ARGUMENT,
+    mapping: list[str] | None = MAPPING_OPTION,
+    timezone: str = TIMEZONE_OPTION,
+    limit: int | None = LIMIT_OPTION,
+    pause_on_shutdown: bool = PAUSE_OPTION,
+) -> None:
+    """Serve every mapping on its schedule (Scheduled, Manual on demand, Continuous) until stopped."""
+    with user_errors():
+        specs = _specs(config, mapping, timezone)
+        apply_prefect_defaults()
+        if not os.environ.get("PREFECT_API_URL"):
+            stderr.print(
+                "PREFECT_API_URL is not set: using Prefect's local ephemeral server "
+                f"(PREFECT_HOME={os.environ.get('PREFECT_HOME', '~/.prefect')})."
+            )
+        run_server(specs, limit=limit, pause_on_shutdown=pause_on_shutdown)
+
+
+def _specs(config: list[Path] | None, mappings: list[str] | None, timezone: str) -> list[DeploymentSpec]:
+    if not config:
+        raise UsageError("no CONFIG given", fix="pass configuration files or directories")
+    from drsyncer.config.loader import load_config
+
+    loaded = load_config(config)
+    selected = {m.key for m in loaded.select(mappings or None)}
+    specs = build_deployment_specs(loaded, MappingReference.from_paths(config), timezone=timezone)
+    if mappings:
+        return [s for s in specs if s.flow != "cluster-sync" and set(s.mapping_keys) & selected]
+    return specs
+
+
+def run_server(specs: list[DeploymentSpec], *, limit: int | None, pause_on_shutdown: bool) -> None:
+    """Register and serve ``specs`` until SIGTERM or Ctrl-C."""
+    from prefect import serve as prefect_serve
+
+    deployments = [to_runner_deployment(spec) for spec in specs]
+    continuous = [spec for spec in specs if spec.flow == "continuous-sync" and not spec.paused]
+    if continuous:
+        for spec, deployment in zip(specs, deployments, strict=True):
+            if spec in continuous:
+                deployment.apply()
+        start_continuous(continuous)
+    stderr.print(f"serving {len(deployments)} deployments: {', '.join(spec.name for spec in specs)}")
+    prefect_serve(
+        *deployments, pause_on_shutdown=pause_on_shutdown, limit=limit, print_starting_message=False
+    )
+
+
+def start_continuous(specs: list[DeploymentSpec]) -> None:
+    """Create a run of each continuous deployment that has none running or about to run."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    active = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
+    with get_client(sync_client=True) as client:
+        for spec in specs:
+            deployment = client.read_deployment_by_name(f"{spec.flow}/{spec.name}")
+            running = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=active))
+                ),
+                limit=1,
+            )
+            if not running:
+                client.create_flow_run_from_deployment(deployment.id, tags=["started-by:serve"])
