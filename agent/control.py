@@ -22,7 +22,8 @@ arrives in ``SSH_ORIGINAL_COMMAND`` and is treated as data, never given to a she
     agent's ``--pods-dir``). The destination must already exist and resolve (symlinks followed) inside
     ``--pods-dir``. Before syncing into a non-empty destination, the empty-source guard lists the
     source's top level (``tasks/data/safety.py``; one extra ssh login, skipped when the destination is
-    empty). An ssh ControlMaster shared with the rsync was measured slower for large transfers. rsync then runs as an argv list built by ``tasks/data/rsync_command.py``
+    empty). An ssh ControlMaster shared with the rsync was measured slower for large transfers.
+    rsync then runs as an argv list built by ``tasks/data/rsync_command.py``
     (user options re-validated against its allowlist) with the pull key and known_hosts named on *this*
     program's command line, never in the request. rsync's stdout (``--info=progress2`` and ``--stats``) is
     streamed to our stdout (coalesced to a few writes a second); its stderr to our stderr. With

@@ -2,6 +2,8 @@
 
 ``plan`` reads both clusters and prints, per object, create / update (with a field-level diff) /
 unchanged / prune / skip (with the reason). It sends zero mutating requests and needs no Prefect server.
+Its ``--output json`` is the sync report's contract with ``phase: Planned``, counts of what a sync would
+do (``created`` = would be created, ...) and each object's ``reason`` and ``diff``.
 
 ``sync`` runs the namespace-sync flow for each selected mapping, in this process, against the Prefect API
 (``PREFECT_API_URL``, or Prefect's local ephemeral server when it is unset). Exit code 0 when everything
@@ -11,6 +13,7 @@ JSON document (one report object for one mapping, a list for several) and logs g
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr,
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import UsageError
 from drsyncer.prefect_env import apply_prefect_defaults
+from drsyncer.report import ObjectOutcome, SyncReport
 
 CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
 MAPPING_OPTION = typer.Option(
@@ -91,39 +95,46 @@ def _plan_one(config: list[Path], name: str, controller: dict[str, Any] | None) 
     from flows.mapping_source import MappingSource, resolve_mapping
     from tasks.session import open_session, plan_session
 
+    started = time.monotonic()
     resolved = resolve_mapping(MappingSource(tuple(str(p) for p in config), controller), name)
     session = open_session(resolved.mapping, controller=resolved.controller)
     try:
         prepared = plan_session(session)
     finally:
         session.close()
-    return _plan_document(resolved.mapping, prepared.all_entries)
+    return _plan_document(resolved.mapping, prepared.all_entries, duration=time.monotonic() - started)
 
 
-def _plan_document(mapping: EffectiveMapping, entries: list[Any]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    objects = []
-    for entry in entries:
-        counts[entry.action] = counts.get(entry.action, 0) + 1
-        objects.append(
-            {
-                "kind": entry.kind,
-                "name": entry.name,
-                "action": entry.action,
-                "reason": entry.reason,
-                "diff": [
-                    {"path": d.path, "change": d.change, "before": d.before, "after": d.after}
-                    for d in entry.diff
-                ],
-            }
+def _plan_document(mapping: EffectiveMapping, entries: list[Any], *, duration: float) -> dict[str, Any]:
+    """The plan in the report's JSON contract (``phase: Planned``), with each object's reason and diff."""
+    report = SyncReport(
+        mapping=mapping.name,
+        source_cluster=mapping.source.name,
+        source_namespace=mapping.source_namespace,
+        destination_cluster=mapping.destination.name,
+        destination_namespace=mapping.destination_namespace,
+        started_at="",
+        duration_seconds=duration,
+        plan_only=True,
+    )
+    report.objects = [
+        ObjectOutcome(
+            kind=entry.kind,
+            name=entry.name,
+            action=entry.action,
+            status="skipped" if entry.action == "skip" else "planned",
+            reason=entry.reason,
+            diff=[
+                {"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff
+            ],
         )
-    return {
-        "mapping": mapping.name,
-        "source": {"cluster": mapping.source.name, "namespace": mapping.source_namespace},
-        "destination": {"cluster": mapping.destination.name, "namespace": mapping.destination_namespace},
-        "counts": counts,
-        "objects": objects,
-    }
+        for entry in entries
+    ]
+    document = report.to_json()
+    for item in document["objects"]:
+        item.setdefault("reason", "")
+        item.setdefault("diff", [])
+    return document
 
 
 _ACTION_STYLE = {"create": "green", "update": "yellow", "unchanged": "dim", "prune": "red", "skip": "cyan"}
@@ -149,7 +160,10 @@ def _print_plan(document: dict[str, Any]) -> None:
         style = _ACTION_STYLE.get(item["action"], "")
         table.add_row(item["kind"], item["name"], f"[{style}]{item['action']}[/]", details)
     stdout.print(table)
-    stdout.print(", ".join(f"{count} {action}" for action, count in sorted(document["counts"].items())))
+    actions: dict[str, int] = {}
+    for item in document["objects"]:
+        actions[item["action"]] = actions.get(item["action"], 0) + 1
+    stdout.print(", ".join(f"{count} {action}" for action, count in sorted(actions.items())))
 
 
 def _short(value: Any) -> str:

@@ -668,7 +668,10 @@ class Api:
                 return old
             if manager:
                 new = self._record_update(old, new, WriteOptions(manager=manager))
-            return self.store.put(resource.key, new, event="MODIFIED")
+            stored = self.store.put(resource.key, new, event="MODIFIED")
+            for hook in self.hooks.after_update:
+                hook(resource, stored)
+            return stored
 
     def create_internal(self, resource: ResourceType, obj: KubeObject, *, manager: str = "") -> KubeObject:
         """Create as a controller does: full pipeline, manager named."""

@@ -7,6 +7,8 @@ Like kube-controller-manager (and the apiextensions server), these run without b
   its custom resources;
 - a deleted Namespace is Terminating until its contents are gone, then its ``kubernetes`` finalizer is
   removed and it disappears;
+- every Service with a selector gets Endpoints and an EndpointSlice of its Running pods
+  (``endpoints.py``);
 - the garbage collector deletes dependents whose owners are gone (background propagation), deletes
   dependents first for ``foregroundDeletion``, and strips owner references for ``orphan``.
 
@@ -21,11 +23,13 @@ import threading
 from typing import Any
 
 from drsyncer.objects import KubeObject
+from drsyncer.sandbox import endpoints
 from drsyncer.sandbox.api import Api
 from drsyncer.sandbox.resources import ResourceType, resources_from_crd
 
 NAMESPACES = ("", "namespaces")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+WAKES_ENDPOINTS = {("", "services"), ("", "pods")}
 ROOT_CA = "-----BEGIN CERTIFICATE-----\nMIIBsandboxrootca\n-----END CERTIFICATE-----\n"
 
 
@@ -45,12 +49,16 @@ class Lifecycle:
     # ------------------------------------------------------------- hooks
 
     def _created(self, resource: ResourceType, obj: KubeObject) -> None:
+        if resource.key in WAKES_ENDPOINTS:
+            self._wake.set()
         if resource.key == NAMESPACES:
             self._populate_namespace(obj["metadata"]["name"])
         elif resource.key == CRDS:
             self._establish(obj)
 
     def _updated(self, resource: ResourceType, obj: KubeObject) -> None:
+        if resource.key in WAKES_ENDPOINTS:
+            self._wake.set()
         if resource.key == CRDS and not obj["metadata"].get("deletionTimestamp"):
             self._establish(obj)
 
@@ -142,6 +150,7 @@ class Lifecycle:
                 self._namespaces()
                 self._collect_garbage()
                 self._release_claims()
+                endpoints.reconcile(self.api)
                 if self.api.store.resource_version == before:
                     return
 

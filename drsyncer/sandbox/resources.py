@@ -89,6 +89,7 @@ BUILTINS: tuple[ResourceType, ...] = (
         "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",), generation=True
     ),
     ResourceType("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, generation=True),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),

@@ -113,7 +113,8 @@ def volume_path(volume: KubeObject, pod_uid: str) -> str:
     if spec.get("csi") is not None:
         return f"{pod_uid}/volumes/{CSI_DIR}/{name}/mount"
     raise DataSyncError(
-        f"PersistentVolume {name} is not a CSI volume; only CSI volumes can be reached below the kubelet pods dir",
+        f"PersistentVolume {name} is not a CSI volume; only CSI volumes can be reached below the "
+        "kubelet pods dir",
         fix="use a CSI storage class for volumes that need data replication",
     )
 
@@ -128,12 +129,18 @@ def _pinned_node(volume: KubeObject | None) -> str | None:
     for term in terms:
         for expression in term.get("matchExpressions") or []:
             values = expression.get("values") or []
-            if expression.get("key") == "kubernetes.io/hostname" and expression.get("operator") == "In" and len(values) == 1:
+            if (
+                expression.get("key") == "kubernetes.io/hostname"
+                and expression.get("operator") == "In"
+                and len(values) == 1
+            ):
                 return str(values[0])
     return None
 
 
-def placeholder_pod(namespace: str, claim: KubeObject, volume: KubeObject | None, settings: PlaceholderSettings) -> KubeObject:
+def placeholder_pod(
+    namespace: str, claim: KubeObject, volume: KubeObject | None, settings: PlaceholderSettings
+) -> KubeObject:
     """The placeholder pod that makes a claim's volume appear on a node."""
     name = object_name(claim)
     digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:10]
@@ -204,7 +211,9 @@ def volume_endpoint(
         node_name = str((pod.get("spec") or {}).get("nodeName"))
         node = client.get(object_path(group="", version="v1", plural="nodes", namespace=None, name=node_name))
         if node is None:
-            raise DataSyncError(f"node {node_name} of pod {object_name(pod)} does not exist", fix="retry later")
+            raise DataSyncError(
+                f"node {node_name} of pod {object_name(pod)} does not exist", fix="retry later"
+            )
         yield VolumeEndpoint(
             cluster=client.cluster,
             namespace=namespace,
@@ -218,14 +227,18 @@ def volume_endpoint(
         )
     finally:
         if created is not None:
-            client.delete(object_path(group="", version="v1", plural="pods", namespace=namespace, name=created))
+            client.delete(
+                object_path(group="", version="v1", plural="pods", namespace=namespace, name=created)
+            )
 
 
 def _volume(client: KubeClient, claim: KubeObject) -> KubeObject | None:
     name = (claim.get("spec") or {}).get("volumeName")
     if not name:
         return None
-    return client.get(object_path(group="", version="v1", plural="persistentvolumes", namespace=None, name=name))
+    return client.get(
+        object_path(group="", version="v1", plural="persistentvolumes", namespace=None, name=name)
+    )
 
 
 def _wait_running(

@@ -162,7 +162,10 @@ def test_plan_json_lists_every_object_and_sends_no_mutating_request(
 
     assert result.returncode == 0, result.stderr[-3000:]
     plan = _json(result)
+    _assert_report_shape(plan)
     assert plan["mapping"] == MAPPING
+    assert plan["phase"] == "Planned"
+    assert plan["counts"]["created"] >= 3  # the namespace, the ConfigMap, the Deployment (would be created)
     actions = {(o["kind"], o["name"]): o["action"] for o in plan["objects"]}
     assert actions[("Namespace", world.destination_namespace)] == "create"
     assert actions[("ConfigMap", "settings")] == "create"

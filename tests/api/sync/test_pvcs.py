@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
-
-from kubernetes import client
 
 from drsyncer.labels import STORAGE_CLASS
 from drsyncer.objects import KubeObject
+from drsyncer.sandbox.api import MERGE_PATCH, WriteOptions
 from tests.api.sync.conftest import SyncWorld
 from tests.factories import make_pvc
-from tests.fixtures.clusters import api_client_for
 
 PVC = ("v1", "PersistentVolumeClaim")
 
@@ -31,19 +30,14 @@ def _spec(world: SyncWorld, name: str) -> dict[str, Any]:
 
 
 def _resize(world: SyncWorld, name: str, size: str, *, cluster: str) -> None:
-    """Resize a claim as a user would (a strategic-merge patch from kubectl, not from dr-syncer)."""
-    kubeconfig, namespace = (
-        (world.source_kubeconfig, world.namespace)
-        if cluster == "source"
-        else (world.dr_kubeconfig, world.destination_namespace)
+    """Resize a claim as a user would (a merge patch from kubectl, not from dr-syncer)."""
+    target, namespace = (
+        (world.source, world.namespace) if cluster == "source" else (world.dr, world.destination_namespace)
     )
-    api = api_client_for(kubeconfig, cluster)
-    try:
-        client.CoreV1Api(api).patch_namespaced_persistent_volume_claim(
-            name, namespace, {"spec": {"resources": {"requests": {"storage": size}}}}
-        )
-    finally:
-        api.close()
+    resource = target.registry.by_kind("v1", "PersistentVolumeClaim")
+    assert resource is not None
+    patch = json.dumps({"spec": {"resources": {"requests": {"storage": size}}}}).encode()
+    target.api.patch(resource, namespace, name, patch, MERGE_PATCH, WriteOptions(manager="kubectl-patch"))
 
 
 def test_storage_class_is_mapped_and_the_label_wins(sync_world: SyncWorld) -> None:

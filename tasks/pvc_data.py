@@ -1,0 +1,239 @@
+"""The PVC data stage: one Prefect task per PVC, bounded per DR cluster (design §5).
+
+For each claim the resource sync put in the DR namespace: resolve both endpoints (placeholder pods where
+no pod mounts the claim, always removed), then ask the DR agent to pull from the source agent with rsync
+(:func:`tasks.data.transfer.transfer_pvc`: retries with backoff for transient failures, never for auth or
+safety errors, verification per ``verificationMode``). rsync's progress lines go to the Prefect run log;
+the result becomes the PVC's line in the SyncReport.
+
+Concurrency: at most ``settings.pvc_concurrency`` transfers per DR cluster at once, through a Prefect
+global concurrency limit ``dr-syncer-rsync-<cluster>`` (created on first use with that size; an operator
+can resize it in the UI), and never two transfers of the same claim at once (a limit of 1 per claim).
+
+Credentials: the controller's control key and known_hosts for the mapping's ClusterMapping, from
+``<DRSYNCER_KEY_DIR>/<cluster-mapping>/control-key`` and ``known_hosts`` (written by ``drsyncer keys``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from drsyncer.config.effective import EffectiveMapping
+from drsyncer.errors import DataSyncError, DrSyncerError
+from drsyncer.report import PvcOutcome
+from tasks.data.endpoints import PlaceholderSettings, volume_endpoint
+from tasks.data.retry import RetryPolicy
+from tasks.data.rsync_command import RsyncOptions
+from tasks.data.transfer import AgentEndpoint, ControlCredentials, TransferSpec, transfer_pvc
+from tasks.data.verification import VerificationMode
+from tasks.session import SyncSession
+
+DEFAULT_SSH_PORT = 2222
+PROGRESS_LOG_INTERVAL = 2.0
+
+
+@dataclass(frozen=True)
+class DataStageSettings:
+    """Process-wide settings of the data stage."""
+
+    key_dir: Path
+    pvc_concurrency: int = 2
+    placeholder: PlaceholderSettings = field(default_factory=PlaceholderSettings)
+
+
+def key_set_name(mapping: EffectiveMapping) -> str:
+    """The key set a mapping uses: its ClusterMapping's name, else ``<source>-to-<destination>``."""
+    if mapping.cluster_mapping:
+        return mapping.cluster_mapping.rpartition("/")[2]
+    return f"{mapping.source.name}-to-{mapping.destination.name}"
+
+
+def credentials_for(mapping: EffectiveMapping, key_dir: Path) -> ControlCredentials:
+    """The control key and known_hosts files of ``mapping``'s key set; a clear error when missing."""
+    directory = key_dir / key_set_name(mapping)
+    credentials = ControlCredentials(
+        key_file=directory / "control-key", known_hosts_file=directory / "known_hosts"
+    )
+    for path in (credentials.key_file, credentials.known_hosts_file):
+        if not path.is_file():
+            raise DataSyncError(
+                f"PVC data sync of mapping {mapping.name!r} needs {path}, which does not exist",
+                fix=f"run `drsyncer keys generate --cluster-mapping {key_set_name(mapping)}` and install the "
+                "agents, or set DRSYNCER_KEY_DIR to where the keys are",
+            )
+    return credentials
+
+
+def _ssh_port(mapping: EffectiveMapping, *, source: bool) -> int:
+    spec = (mapping.source if source else mapping.destination).spec
+    pvc_sync = spec.pvc_sync
+    if pvc_sync is None or pvc_sync.ssh is None or not pvc_sync.ssh.port:
+        return DEFAULT_SSH_PORT
+    return int(pvc_sync.ssh.port)
+
+
+def _address_type(mapping: EffectiveMapping, *, source: bool) -> str | None:
+    pvc_sync = (mapping.source if source else mapping.destination).spec.pvc_sync
+    if pvc_sync is None or pvc_sync.address_type is None:
+        return None
+    return str(pvc_sync.address_type.value)
+
+
+def _rsync_options(mapping: EffectiveMapping) -> RsyncOptions:
+    config = mapping.data_sync_config
+    return RsyncOptions(
+        bandwidth_limit_kbps=int(config.bandwidth_limit or 0),
+        exclude_paths=tuple(config.exclude_paths or ()),
+        extra_options=tuple(config.rsync_options or ()),
+        checksum="--checksum" in (config.rsync_options or ()),
+    )
+
+
+def verification_mode(mapping: EffectiveMapping) -> VerificationMode:
+    """The mapping's ``verificationMode``, else the DR RemoteCluster's default, else ``none``."""
+    chosen = mapping.data_sync_config.verification_mode
+    if chosen is None:
+        pvc_sync = mapping.destination.spec.pvc_sync
+        chosen = getattr(pvc_sync, "default_verification_mode", None) if pvc_sync is not None else None
+    return VerificationMode(str(chosen.value if chosen is not None else "none"))
+
+
+def _retry_policy(mapping: EffectiveMapping) -> RetryPolicy:
+    retry = mapping.retry_config
+    return RetryPolicy(
+        max_retries=int(retry.max_retries),
+        initial_backoff_seconds=retry.initial_backoff.seconds,
+        max_backoff_seconds=retry.max_backoff.seconds,
+        backoff_multiplier_percent=int(retry.backoff_multiplier),
+    )
+
+
+def sync_claim(
+    session: SyncSession,
+    claim: str,
+    credentials: ControlCredentials,
+    *,
+    placeholder: PlaceholderSettings,
+    log: Callable[[str], object] = print,
+) -> PvcOutcome:
+    """Copy one claim's data from the source to the DR namespace; never raises for a PVC failure."""
+    mapping = session.mapping
+    config = mapping.data_sync_config
+    mode = verification_mode(mapping)
+    outcome = PvcOutcome(name=claim, status="failed", verification=mode.value)
+    started = time.monotonic()
+    last_progress = [0.0]
+
+    def on_line(line: str) -> None:
+        now = time.monotonic()
+        is_progress = "%" in line and "xfr" not in line and "to-chk" not in line
+        if not is_progress or now - last_progress[0] >= PROGRESS_LOG_INTERVAL:
+            last_progress[0] = now
+            log(f"{claim}: {line.strip()}")
+
+    try:
+        with (
+            volume_endpoint(
+                session.source,
+                mapping.source_namespace,
+                claim,
+                address_type=_address_type(mapping, source=True),
+                settings=placeholder,
+            ) as source,
+            volume_endpoint(
+                session.destination,
+                mapping.destination_namespace,
+                claim,
+                address_type=_address_type(mapping, source=False),
+                settings=placeholder,
+            ) as destination,
+        ):
+            spec = TransferSpec(
+                source=AgentEndpoint(source.address, _ssh_port(mapping, source=True), source.path),
+                destination=AgentEndpoint(
+                    destination.address, _ssh_port(mapping, source=False), destination.path
+                ),
+                options=_rsync_options(mapping),
+                allow_empty_source=bool(config.allow_empty_source),
+                timeout_seconds=int(config.timeout.seconds) if config.timeout else 86400,
+            )
+            result = transfer_pvc(
+                spec,
+                credentials,
+                retry_policy=_retry_policy(mapping),
+                verification_mode=mode,
+                sample_percent=float(config.sample_percent or 10),
+                verification_seed=f"{mapping.key}/{claim}",
+                on_line=on_line,
+            )
+        outcome.status = "synced"
+        outcome.bytes_transferred = result.bytes_transferred
+        outcome.files_transferred = result.files_transferred
+        outcome.total_bytes = result.total_size
+        outcome.attempts = result.attempts
+        if result.verification is not None:
+            outcome.verification = f"{mode.value}: {result.verification.files_checked} files checked, passed"
+    except DrSyncerError as error:
+        outcome.error = str(error)
+        log(f"{claim}: failed: {error}")
+    outcome.duration_seconds = time.monotonic() - started
+    return outcome
+
+
+def _limit_name(prefix: str, *parts: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join((prefix, *parts)).lower()).strip("-")
+
+
+@task(name="pvc-data", task_run_name="pvc-data-{claim}", cache_policy=NO_CACHE)
+def pvc_data(
+    session: SyncSession, claim: str, credentials: ControlCredentials, settings: DataStageSettings
+) -> PvcOutcome:
+    """Sync one PVC's data, holding a per-cluster rsync slot and the claim's own lock."""
+    from prefect.concurrency.sync import concurrency
+
+    logger = get_run_logger()
+    mapping = session.mapping
+    cluster_slot = _limit_name("dr-syncer-rsync", mapping.destination.name)
+    claim_lock = _limit_name("dr-syncer-pvc", mapping.destination.name, mapping.destination_namespace, claim)
+    ensure_limit(cluster_slot, settings.pvc_concurrency)
+    ensure_limit(claim_lock, 1)
+    with concurrency(cluster_slot, occupy=1, strict=True), concurrency(claim_lock, occupy=1, strict=True):
+        outcome = sync_claim(session, claim, credentials, placeholder=settings.placeholder, log=logger.info)
+    if outcome.status == "failed":
+        logger.warning("PVC %s failed: %s", claim, outcome.error)
+    else:
+        logger.info(
+            "PVC %s: %d bytes, %d files in %.1f s",
+            claim,
+            outcome.bytes_transferred,
+            outcome.files_transferred,
+            outcome.duration_seconds,
+        )
+    return outcome
+
+
+def ensure_limit(name: str, limit: int) -> None:
+    """Create the global concurrency limit ``name`` with ``limit`` slots if it does not exist."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        try:
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=max(1, limit))
+            )
+        except ObjectAlreadyExists:
+            return
