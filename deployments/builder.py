@@ -69,7 +69,7 @@ class MappingReference:
     """
 
     config: tuple[str, ...] = ()
-    controller: dict[str, str] | None = None
+    controller: dict[str, Any] | None = None
 
     def parameters(self) -> dict[str, Any]:
         """The reference as flow parameters (never secrets: paths and a context name)."""

@@ -22,6 +22,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
@@ -119,7 +120,8 @@ def _discover_and_plan(session: SyncSession) -> PreparedPlan:
     futures = [discover_kind.submit(session, resource) for resource in session.resources]
     listings = [future.result() for future in futures]
     source_namespace, destination_namespace = namespace_objects(session)
-    return plan_sync(session, listings, source_namespace, destination_namespace)
+    # quote(): Prefect would otherwise walk every listed object looking for futures (seconds per 1,000).
+    return plan_sync(session, quote(listings), source_namespace, destination_namespace)
 
 
 def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]:
@@ -163,7 +165,7 @@ def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]
                 for e in entries
             )
             continue
-        outcomes.extend(apply_kind(context, kind, entries))
+        outcomes.extend(apply_kind(context, kind, quote(entries)))
     return outcomes
 
 

@@ -1,4 +1,4 @@
-"""``drsyncer keys generate CONFIG... --cluster-mapping NAME --out DIR``: make a mapping's SSH keys.
+"""``drsyncer keys generate CONFIG... --cluster-mapping NAME [--out DIR]``: make a mapping's SSH keys.
 
 Generates (with :mod:`drsyncer.keys`) the ClusterMapping's pull and control keys and, unless already in
 ``DIR``, the ed25519 host key of each of its two clusters; writes them as files (private keys 0600) and
@@ -8,13 +8,19 @@ a known_hosts for the source agents), and the controller's Secret (control priva
 known_hosts). Nothing is contacted; private keys are never printed. Applying the Secrets to clusters
 (and ``keys rotate``) comes with the kube client layer.
 
-Layout of ``DIR``::
+``DIR`` defaults to ``DRSYNCER_KEY_DIR``; its layout is what the data stage (``tasks/pvc_data.py``)
+reads — ``<mapping>/control-key`` and ``<mapping>/known_hosts``::
 
-    hosts/<cluster>/ssh_host_ed25519_key[.pub]
-    mappings/<mapping>/{pull,control}/id_ed25519[.pub]
-    mappings/<mapping>/known_hosts          controller -> DR agents
-    secrets/<cluster>-agent-keys.yaml       one per cluster of the mapping
-    secrets/<mapping>-controller.yaml
+    <mapping>/control-key[.pub]             controller: runs `pull` on DR agents
+    <mapping>/known_hosts                   controller -> DR agents ([*]:<port> <DR host key>)
+    <mapping>/pull-key[.pub]                goes to the DR agents (inside their Secret)
+    _hosts/<cluster>/ssh_host_ed25519_key[.pub]   reused by later mappings of the same cluster
+    _secrets/<cluster>-agent-keys.yaml      one per cluster of the mapping
+    _secrets/<mapping>-controller.yaml
+
+(``_`` cannot start a Kubernetes name, so these never collide with a mapping's directory.) A cluster in
+several mappings needs one agent Secret combining them (:func:`drsyncer.keys.agent_secret` takes lists);
+this command renders each mapping's part.
 """
 
 from __future__ import annotations
@@ -43,12 +49,15 @@ from drsyncer.keys import (
     known_hosts_line,
     public_key_fingerprint,
 )
+from drsyncer.settings import load_settings
 
 keys_app = typer.Typer(help="SSH keys of the PVC data agents.", no_args_is_help=True)
 
 CONFIG_ARGUMENT = typer.Argument(..., help="Config files or directories.", show_default=False)
 MAPPING_OPTION = typer.Option(..., "--cluster-mapping", help="ClusterMapping name (or namespace/name).")
-OUT_OPTION = typer.Option(..., "--out", help="Directory to write keys and Secret manifests into.")
+OUT_OPTION = typer.Option(
+    None, "--out", help="Directory for keys and Secret manifests. Default: DRSYNCER_KEY_DIR."
+)
 FORCE_OPTION = typer.Option(False, "--force", help="Replace this mapping's existing keys in DIR.")
 
 
@@ -65,7 +74,7 @@ def _write_pair(directory: Path, name: str, pair: KeyPair) -> None:
 
 
 def _host_key(out: Path, cluster: str) -> tuple[KeyPair, bool]:
-    directory = out / "hosts" / cluster
+    directory = out / "_hosts" / cluster
     private, public = directory / "ssh_host_ed25519_key", directory / "ssh_host_ed25519_key.pub"
     if private.exists() and public.exists():
         return KeyPair(private.read_text(), public.read_text().strip()), False
@@ -86,7 +95,7 @@ def _find_mapping(mappings: list[ClusterMapping], name: str) -> ClusterMapping:
 def generate(
     paths: list[Path] = CONFIG_ARGUMENT,
     cluster_mapping: str = MAPPING_OPTION,
-    out: Path = OUT_OPTION,
+    out: Path | None = OUT_OPTION,
     force: bool = FORCE_OPTION,
 ) -> None:
     """Generate a ClusterMapping's keys (and missing cluster host keys) into files and Secret manifests."""
@@ -99,7 +108,8 @@ def generate(
         source = find_remote_cluster(clusters, mapping.spec.source_cluster)
         target = find_remote_cluster(clusters, mapping.spec.target_cluster)
         name = mapping.metadata.name
-        mapping_dir = out / "mappings" / name
+        out = out if out is not None else load_settings().key_dir
+        mapping_dir = out / name
         if mapping_dir.exists() and not force:
             raise UsageError(
                 f"{mapping_dir} already holds keys for ClusterMapping {name}",
@@ -110,8 +120,8 @@ def generate(
     source_host, source_new = _host_key(out, source.metadata.name)
     target_host, target_new = _host_key(out, target.metadata.name)
     keys: MappingKeys = generate_mapping_keys(name)
-    _write_pair(mapping_dir / "pull", "id_ed25519", keys.pull.current)
-    _write_pair(mapping_dir / "control", "id_ed25519", keys.control.current)
+    _write_pair(mapping_dir, "pull-key", keys.pull.current)
+    _write_pair(mapping_dir, "control-key", keys.control.current)
     _write(
         mapping_dir / "known_hosts",
         known_hosts_line(target_host.public_openssh, host="*", port=target_port) + "\n",
@@ -129,7 +139,7 @@ def generate(
         f"{name}-controller.yaml": controller_secret(keys, dr_host_key=target_host, dr_port=target_port),
     }
     for file_name, secret in secrets.items():
-        _write(out / "secrets" / file_name, yaml.safe_dump(secret, sort_keys=False), private=True)
+        _write(out / "_secrets" / file_name, yaml.safe_dump(secret, sort_keys=False), private=True)
     _summary(
         name,
         source=source.metadata.name,
@@ -167,7 +177,7 @@ def _summary(
     table.add_row("pull key", _fingerprint(keys.pull), f"{target} agents (reads {source} agents, rrsync -ro)")
     table.add_row("control key", _fingerprint(keys.control), "the controller (runs pull on DR agents)")
     stdout.print(table)
-    stdout.print(f"Secret manifests: {out / 'secrets'} (apply them to the clusters; private keys inside)")
+    stdout.print(f"Secret manifests: {out / '_secrets'} (apply them to the clusters; private keys inside)")
 
 
 def _fingerprint(key_set: KeySet) -> str:

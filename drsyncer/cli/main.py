@@ -60,4 +60,10 @@ app.command("status")(_status.status)
 from drsyncer.cli.sandbox import sandbox_app as _sandbox_app  # noqa: E402
 
 app.add_typer(_sandbox_app, name="sandbox")
+from drsyncer.cli import dr as _dr  # noqa: E402
+
+app.command("stage")(_dr.stage)
+app.command("cutover")(_dr.cutover)
+app.command("failback")(_dr.failback)
+app.command("resume")(_dr.resume)
 # --- end of command registration ---

@@ -8,6 +8,10 @@ runs (scheduled, triggered from the UI or ``prefect deployment run``) as subproc
   ``PREFECT_HOME``), started with a long start-up timeout (a fresh home takes ~17 s on 2 cores).
 - Continuous mappings get their long-running flow started at once (and restarted by the deployment's
   keep-alive schedule if it ever stops).
+- ``--from-cluster --kubeconfig K [--context C]`` reads the mappings from a controller cluster's CRs and
+  also watches them: a new ``dr-syncer.io/sync-now`` value or a spec change starts a run of that mapping's
+  deployment (once per value, recorded in its status; see :mod:`tasks.watch.sync_now`); paused mappings
+  never start. Mappings added to the controller cluster later need a restart of ``serve``.
 - SIGTERM or Ctrl-C stop cleanly: the runner stops polling, cancels its in-flight runs and exits 0.
 - ``pause_on_shutdown`` (Prefect's default, kept here): on shutdown the served deployments' schedules are
   **paused**, so no run piles up while nothing serves them; the next ``drsyncer serve`` un-pauses them.
@@ -18,6 +22,8 @@ runs (scheduled, triggered from the UI or ``prefect deployment run``) as subproc
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -31,6 +37,7 @@ from deployments.builder import (
 from drsyncer.cli.output import stderr, user_errors
 from drsyncer.errors import UsageError
 from drsyncer.prefect_env import apply_prefect_defaults
+from tasks.watch.sync_now import SyncNowWatcher
 
 CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
 TIMEZONE_OPTION = typer.Option(
@@ -40,6 +47,11 @@ MAPPING_OPTION = typer.Option(
     None, "--mapping", "-m", help="Serve only these NamespaceMappings (NAME or NAMESPACE/NAME). Repeatable."
 )
 LIMIT_OPTION = typer.Option(None, "--limit", help="Maximum flow runs executing at once in this process.")
+FROM_CLUSTER_OPTION = typer.Option(
+    False, "--from-cluster", help="Read the CRs from a controller cluster and act on sync-now / spec changes."
+)
+KUBECONFIG_OPTION = typer.Option(None, "--kubeconfig", help="Kubeconfig of the controller cluster.")
+CONTEXT_OPTION = typer.Option(None, "--context", help="Context in --kubeconfig (default: its current one).")
 PAUSE_OPTION = typer.Option(
     True,
     "--pause-on-shutdown/--keep-schedules-on-shutdown",
@@ -53,17 +65,36 @@ def serve(
     timezone: str = TIMEZONE_OPTION,
     limit: int | None = LIMIT_OPTION,
     pause_on_shutdown: bool = PAUSE_OPTION,
+    from_cluster: bool = FROM_CLUSTER_OPTION,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
+    context: str | None = CONTEXT_OPTION,
 ) -> None:
     """Serve every mapping on its schedule (Scheduled, Manual on demand, Continuous) until stopped."""
     with user_errors():
-        specs = _specs(config, mapping, timezone)
+        watcher: SyncNowWatcher | None = None
+        if from_cluster:
+            if config or kubeconfig is None:
+                raise UsageError(
+                    "--from-cluster needs --kubeconfig and no CONFIG paths",
+                    fix="drsyncer serve --from-cluster --kubeconfig CONTROLLER_KUBECONFIG [--context C]",
+                )
+            specs, watcher = _controller_specs(kubeconfig, context, mapping, timezone)
+        else:
+            specs = _specs(config, mapping, timezone)
         apply_prefect_defaults()
         if not os.environ.get("PREFECT_API_URL"):
             stderr.print(
                 "PREFECT_API_URL is not set: using Prefect's local ephemeral server "
                 f"(PREFECT_HOME={os.environ.get('PREFECT_HOME', '~/.prefect')})."
             )
-        run_server(specs, limit=limit, pause_on_shutdown=pause_on_shutdown)
+        if watcher is not None:
+            watcher.trigger = _deployment_trigger(specs)
+            threading.Thread(target=watcher.run, name="sync-now-watcher", daemon=True).start()
+        try:
+            run_server(specs, limit=limit, pause_on_shutdown=pause_on_shutdown)
+        finally:
+            if watcher is not None:
+                watcher.stop.set()
 
 
 def _specs(config: list[Path] | None, mappings: list[str] | None, timezone: str) -> list[DeploymentSpec]:
@@ -77,6 +108,40 @@ def _specs(config: list[Path] | None, mappings: list[str] | None, timezone: str)
     if mappings:
         return [s for s in specs if s.flow != "cluster-sync" and set(s.mapping_keys) & selected]
     return specs
+
+
+def _controller_specs(
+    kubeconfig: Path, context: str | None, mappings: list[str] | None, timezone: str
+) -> tuple[list[DeploymentSpec], SyncNowWatcher]:
+    from drsyncer.controller import load_controller_config
+
+    controller = {"kubeconfig": str(kubeconfig.expanduser().resolve()), "context": context}
+    client, loaded = load_controller_config(controller)
+    selected = {m.key for m in loaded.select(mappings or None)}
+    specs = build_deployment_specs(
+        loaded, MappingReference(controller=controller), timezone=timezone, cluster_mappings=False
+    )
+    specs = [s for s in specs if set(s.mapping_keys) & selected]
+    watcher = SyncNowWatcher(client=client, trigger=lambda key, reason: None, log=stderr.print)
+    return specs, watcher
+
+
+def _deployment_trigger(specs: list[DeploymentSpec]) -> Callable[[str, str], None]:
+    """Start a run of the deployment of mapping ``namespace/name`` (not for Continuous mappings)."""
+    by_mapping = {key: spec for spec in specs if spec.flow == "namespace-sync" for key in spec.mapping_keys}
+
+    def trigger(key: str, reason: str) -> None:
+        from prefect import get_client
+
+        spec = by_mapping.get(key)
+        if spec is None:
+            stderr.print(f"{key}: {reason}, but it has no namespace-sync deployment (Continuous or new)")
+            return
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(f"{spec.flow}/{spec.name}")
+            client.create_flow_run_from_deployment(deployment.id, tags=[f"trigger:{reason}"])
+
+    return trigger
 
 
 def run_server(specs: list[DeploymentSpec], *, limit: int | None, pause_on_shutdown: bool) -> None:

@@ -129,6 +129,10 @@ class AgentNode:
     name: str
     cluster: str
     root_dir: Path
+    address: str = LOOPBACK
+    """Where the node's agent listens: 127.0.0.1 (ports differ per node), or a loopback address of the
+    node's own (e.g. its sandbox InternalIP 127.0.x.y) so every agent of a cluster shares one port, as
+    on a real cluster (``pvcSync.ssh.port``)."""
 
     @property
     def pods_dir(self) -> Path:
@@ -148,7 +152,7 @@ class LocalAgent:
     @property
     def host(self) -> str:
         """The address clients use."""
-        return LOOPBACK
+        return self.node.address
 
     @property
     def pid(self) -> int | None:
@@ -173,7 +177,7 @@ class LocalAgent:
                     f"sshd for node {self.node.name} exited: "
                     f"{(self.config_dir / 'sshd.log').read_text()[-500:]}"
                 )
-            with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, self.port), timeout=0.5):
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.5):
                 return
             time.sleep(0.02)
         self.stop()
@@ -211,6 +215,39 @@ class LocalAgent:
         self.process = None
 
 
+def _assign_ports(nodes: Sequence[AgentNode]) -> dict[str, int]:
+    """A port per node: shared by a cluster's nodes when each has an address of its own."""
+    ports: dict[str, int] = {}
+    by_cluster: dict[str, list[AgentNode]] = {}
+    for node in nodes:
+        by_cluster.setdefault(node.cluster, []).append(node)
+    for members in by_cluster.values():
+        addresses = {node.address for node in members}
+        if len(addresses) == len(members) and LOOPBACK not in addresses:
+            port = _port_free_on_all([node.address for node in members])
+            ports.update(dict.fromkeys((node.name for node in members), port))
+        else:
+            ports.update({node.name: free_port(node.address) for node in members})
+    return ports
+
+
+def _port_free_on_all(addresses: Sequence[str]) -> int:
+    for _ in range(50):
+        port = free_port(addresses[0])
+        if all(_is_free(address, port) for address in addresses[1:]):
+            return port
+    raise AgentStartError(f"no TCP port is free on all of {', '.join(addresses)}")
+
+
+def _is_free(address: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
 def _write_private(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -243,7 +280,7 @@ class AgentSet:
         work_dir: Path,
     ) -> AgentSet:
         """Write every agent's files, start every sshd; stop the started ones if one fails."""
-        ports = {node.name: free_port() for node in nodes}
+        ports = _assign_ports(nodes)
         agent_set = cls(agents={}, work_dir=work_dir, mappings={m.keys.cluster_mapping: m for m in mappings})
         try:
             for node in nodes:
@@ -291,7 +328,7 @@ class AgentSet:
             source_agents = [n for n in nodes if n.cluster == mapping.source_cluster]
             source_host_key = host_keys[mapping.source_cluster].public_openssh
             lines = [
-                known_hosts_line(source_host_key, host=LOOPBACK, port=ports[n.name]) for n in source_agents
+                known_hosts_line(source_host_key, host=n.address, port=ports[n.name]) for n in source_agents
             ]
             _write_private(config / known_hosts_file(name), "".join(f"{line}\n" for line in lines))
         _write_private(
@@ -301,6 +338,7 @@ class AgentSet:
                 host_key=str(config / "ssh_host_ed25519_key"),
                 authorized_keys_file=str(config / "authorized_keys"),
                 pid_file=str(config / "sshd.pid"),
+                listen_address=node.address,
                 strict_modes=False,
             ),
         )
@@ -316,7 +354,7 @@ class AgentSet:
         directory = self.work_dir / "controller" / name
         _write_private(directory / "control-key", mapping.keys.control.current.private_openssh)
         lines = [
-            known_hosts_line(host_keys[n.cluster].public_openssh, host=LOOPBACK, port=ports[n.name])
+            known_hosts_line(host_keys[n.cluster].public_openssh, host=n.address, port=ports[n.name])
             for n in nodes
         ]
         _write_private(directory / "known_hosts", "".join(f"{line}\n" for line in lines))
@@ -336,3 +374,41 @@ class AgentSet:
         """Stop every agent (listener and sessions) by PID."""
         for agent in self.agents.values():
             agent.stop()
+
+
+def start_cluster_agents(
+    clusters: Sequence[tuple[str, Sequence[tuple[str, Path, str]]]],
+    mappings: Sequence[tuple[str, str, str]],
+    *,
+    work_dir: Path,
+) -> AgentSet:
+    """Agents for sandbox clusters: one per node, on the node's own loopback address, one port per cluster.
+
+    Args:
+        clusters: ``(cluster name, [(node name, node root dir, node address), ...])`` per cluster.
+        mappings: ``(cluster mapping name, source cluster, DR cluster)`` per key set.
+        work_dir: where agent configs and the controller's key files go; the controller's keys for
+            mapping M are ``work_dir/controller/M/{control-key,known_hosts}`` (use ``work_dir/controller``
+            as ``DRSYNCER_KEY_DIR``).
+    """
+    from drsyncer.keys import generate_host_key, generate_mapping_keys
+
+    nodes = [
+        AgentNode(node, cluster, root, address=address)
+        for cluster, members in clusters
+        for node, root, address in members
+    ]
+    host_keys = {cluster: generate_host_key(cluster) for cluster, _ in clusters}
+    key_sets = [
+        SandboxMapping(generate_mapping_keys(name), source_cluster=source, dr_cluster=dr)
+        for name, source, dr in mappings
+    ]
+    return AgentSet.start(nodes, host_keys=host_keys, mappings=key_sets, work_dir=work_dir)
+
+
+def cluster_port(agent_set: AgentSet, cluster: str) -> int:
+    """The one port every agent of ``cluster`` listens on."""
+    ports = {agent.port for agent in agent_set.agents.values() if agent.node.cluster == cluster}
+    if len(ports) != 1:
+        raise AgentStartError(f"agents of cluster {cluster} do not share one port: {sorted(ports)}")
+    return ports.pop()

@@ -733,16 +733,6 @@ def _encode_continue(version: int, start: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"rv": version, "start": start}).encode()).decode()
 
 
-def _explicit_version(document: Any) -> str:
-    if isinstance(document, dict):
-        return str((document.get("metadata") or {}).get("resourceVersion") or "")
-    if isinstance(document, list):
-        for operation in document:
-            if isinstance(operation, dict) and operation.get("path") == "/metadata/resourceVersion":
-                return str(operation.get("value") or "")
-    return ""
-
-
 def _same(old: KubeObject, new: KubeObject, *, managed: bool = False) -> bool:
     """Whether a write changes nothing (then the real server keeps the resourceVersion)."""
 

@@ -152,7 +152,7 @@ def reconcile(api: Api) -> None:
     pods_by_namespace: dict[str, list[KubeObject]] = {}
     for pod in store.list(("", "pods")):
         pods_by_namespace.setdefault(pod["metadata"]["namespace"], []).append(pod)
-    for (namespace, name), service in services.items():
+    for (namespace, _), service in services.items():
         pods = pods_by_namespace.get(namespace, [])
         for resource, desired, fields in (
             (endpoints_type, desired_endpoints(service, pods), ("subsets",)),
@@ -173,8 +173,8 @@ def reconcile(api: Api) -> None:
                     api.update_internal(resource, updated)
             except ApiError:
                 continue  # e.g. the namespace is terminating
-    for endpoints in store.list(ENDPOINTS):
-        key = (endpoints["metadata"]["namespace"], endpoints["metadata"]["name"])
-        labels = endpoints["metadata"].get("labels") or {}
-        if key not in services and labels.get("endpointslice.kubernetes.io/skip-mirror") == "true":
-            api.delete_internal(endpoints_type, endpoints)
+    for stale in store.list(ENDPOINTS):
+        where = (stale["metadata"]["namespace"], stale["metadata"]["name"])
+        labels = stale["metadata"].get("labels") or {}
+        if where not in services and labels.get("endpointslice.kubernetes.io/skip-mirror") == "true":
+            api.delete_internal(endpoints_type, stale)

@@ -114,15 +114,13 @@ def method_not_allowed(
 
 
 def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
-    """415 UnsupportedMediaType."""
+    """415 UnsupportedMediaType (``content_type`` is what the client sent)."""
+    _ = content_type
     return ApiError(
         415,
         "UnsupportedMediaType",
         "the body of the request was in an unknown format - "
         f"accepted media types include: {', '.join(accepted)}",
-        details={"causes": [{"reason": "UnexpectedServerResponse", "message": content_type}]}
-        if False
-        else None,
     )
 
 

@@ -237,6 +237,34 @@ def test_transfer_cut_midway_is_retried_and_ends_identical(data_sandbox: DataSan
     assert snapshot(destination.path) == snapshot(source.path)
 
 
+def test_control_connection_cut_midway_is_retried_and_ends_identical(data_sandbox: DataSandbox) -> None:
+    source = data_sandbox.volume("prod-2")
+    destination = data_sandbox.volume("dr-1")
+    for index in range(3):
+        (source.path / f"blob-{index}.bin").write_bytes(random.Random(10 + index).randbytes(1024 * 1024))
+    dr_agent = data_sandbox.agents["dr-1"]
+    cut: list[int] = []
+
+    def cut_once(line: str) -> None:
+        if (
+            not cut
+            and "%" in line
+            and line.strip()[:1].isdigit()
+            and int(line.split(maxsplit=1)[0].replace(",", "")) > 0
+        ):
+            cut.extend(dr_agent.cut_sessions())
+
+    result = _sync(
+        data_sandbox,
+        _spec(source, destination, options=RsyncOptions(bandwidth_limit_kbps=1024)),
+        on_line=cut_once,
+    )
+
+    assert cut, "the transfer was never cut"
+    assert result.attempts >= 2
+    assert snapshot(destination.path) == snapshot(source.path)
+
+
 def test_bandwidth_limit_is_honoured(data_sandbox: DataSandbox) -> None:
     source = data_sandbox.volume("prod-1")
     destination = data_sandbox.volume("dr-1")

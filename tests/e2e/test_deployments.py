@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes.client import ApiClient, CustomObjectsApi
 
 from deployments.builder import MappingReference, build_deployment_specs, to_runner_deployment
 from drsyncer.config.loader import load_config
@@ -129,6 +130,16 @@ spec:
   destinationNamespace: {namespace}-never
   schedule: "* * * * *"
   paused: true
+---
+apiVersion: dr-syncer.io/v1alpha1
+kind: NamespaceMapping
+metadata: {{name: {namespace}-live}}
+spec:
+  sourceCluster: source
+  destinationCluster: dr
+  sourceNamespace: {namespace}-live
+  replicationMode: Continuous
+  resourceTypes: [configmaps]
 """
     )
     return path
@@ -162,7 +173,7 @@ def serve_process(
         log.close()
 
 
-def test_serve_runs_triggered_runs_one_at_a_time_and_never_a_paused_mapping(
+def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_paused_mapping(
     serve_process: tuple[subprocess.Popen[bytes], str, Path],
     prefect_api_env: dict[str, str],
     source_cluster: FakeCluster,
@@ -171,7 +182,9 @@ def test_serve_runs_triggered_runs_one_at_a_time_and_never_a_paused_mapping(
     from prefect import get_client
 
     process, namespace, config = serve_process
-    source_cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    live = f"{namespace}-live"
+    for name in (namespace, live):
+        source_cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     source_cluster.create(
         {
             "apiVersion": "v1",
@@ -210,6 +223,13 @@ def test_serve_runs_triggered_runs_one_at_a_time_and_never_a_paused_mapping(
     first, second = sorted(intervals)
     assert first[1] <= second[0], "two runs of one mapping overlapped"
     assert dr_cluster.get("v1", "ConfigMap", "app", namespace) is not None
+
+    # serve started the Continuous mapping's long-running flow: a new source object reaches DR
+    poll(lambda: dr_cluster.get("v1", "Namespace", live) is not None, timeout=30)
+    source_cluster.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": live}, "data": {}}
+    )
+    poll(lambda: dr_cluster.get("v1", "ConfigMap", "late", live) is not None, timeout=5)
 
     paused = _read(f"namespace-sync/{namespace}-paused")
     assert paused.paused
@@ -348,3 +368,63 @@ spec: {{clusterMappingRef: {{name: pair}}, sourceNamespace: {namespace}, replica
     assert state.is_completed(), state.message
     for namespace in namespaces:
         assert dr_cluster.get("v1", "ConfigMap", "app", namespace) is not None
+
+
+def test_sync_now_triggers_exactly_one_run_per_new_value(
+    controller_cluster: FakeCluster, controller_api: ApiClient
+) -> None:
+    import threading
+
+    from drsyncer.config.crds import crd_manifest
+    from drsyncer.kube.connect import client_from_kubeconfig_dict
+    from tasks.watch.sync_now import SyncNowWatcher
+
+    controller_cluster.create(crd_manifest("NamespaceMapping"))
+    controller_cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dr-syncer"}})
+    body = {
+        "apiVersion": "dr-syncer.io/v1alpha1",
+        "kind": "NamespaceMapping",
+        "metadata": {
+            "name": "app",
+            "namespace": "dr-syncer",
+            "annotations": {"dr-syncer.io/sync-now": "one"},
+        },
+        "spec": {"sourceCluster": "source", "destinationCluster": "dr", "sourceNamespace": "app"},
+    }
+    controller_cluster.create(body)
+    client = client_from_kubeconfig_dict("controller", controller_cluster.kubeconfig("controller"), None)
+    triggered: list[tuple[str, str]] = []
+    watcher = SyncNowWatcher(client=client, trigger=lambda key, reason: triggered.append((key, reason)))
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        poll(lambda: triggered == [("dr-syncer/app", "sync-now")], timeout=5, interval=0.05)
+        objects = CustomObjectsApi(controller_api)
+
+        def change(patch: dict[str, Any]) -> None:
+            objects.patch_namespaced_custom_object(
+                "dr-syncer.io",
+                "v1alpha1",
+                "dr-syncer",
+                "namespacemappings",
+                "app",
+                patch,
+                _content_type="application/merge-patch+json",
+            )
+
+        change({"metadata": {"annotations": {"dr-syncer.io/other": "x"}}})
+        change({"metadata": {"labels": {"touched": "yes"}}})
+        change({"metadata": {"annotations": {"dr-syncer.io/sync-now": "two"}}})
+        poll(lambda: len(triggered) >= 2, timeout=5, interval=0.05)
+        change({"metadata": {"labels": {"touched": "again"}}})
+        change({"metadata": {"annotations": {"dr-syncer.io/sync-now": "three"}}})
+        poll(lambda: len(triggered) >= 3, timeout=5, interval=0.05)
+        # edits that change no sync-now value and no spec started nothing in between
+        assert triggered == [("dr-syncer/app", "sync-now")] * 3
+        stored = controller_cluster.get("dr-syncer.io/v1alpha1", "NamespaceMapping", "app", "dr-syncer")
+        assert stored is not None
+        assert stored["status"]["lastSyncNowValue"] == "three"
+    finally:
+        watcher.stop.set()
+        thread.join(5)
+        client.close()

@@ -180,3 +180,25 @@ def test_deleting_claim_deletes_volume_and_directory(
     directory = sandbox.kubelet.volume_dir(claim.spec.volume_name)
     core.delete_namespaced_persistent_volume_claim("data", ns)
     eventually(lambda: not directory.exists())
+
+
+def test_service_gets_endpoints_of_running_pods(
+    apps: client.AppsV1Api, core: client.CoreV1Api, api: client.ApiClient, ns: str, sandbox: FakeCluster
+) -> None:
+    apps.create_namespaced_deployment(ns, deployment("web", replicas=2))
+    core.create_namespaced_service(
+        ns, {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    )
+
+    def addresses() -> int:
+        subsets = core.read_namespaced_endpoints("web", ns).subsets or []
+        return sum(len(s.addresses or []) for s in subsets)
+
+    eventually(lambda: addresses() == 2)
+    slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
+        ns, label_selector="kubernetes.io/service-name=web"
+    )
+    assert len(slices.items) == 1
+    assert slices.items[0].metadata.owner_references[0].kind == "Service"
+    core.delete_namespaced_service("web", ns)
+    eventually(lambda: not core.list_namespaced_endpoints(ns).items)

@@ -44,14 +44,17 @@ def test_keys_generate_writes_keys_and_secrets_and_refuses_to_overwrite(
 
     assert first.exit_code == 0, first.output
     assert "PRIVATE KEY" not in first.output
-    pull = out / "mappings" / "source-to-dr" / "pull" / "id_ed25519"
+    pull = out / "source-to-dr" / "pull-key"
     assert pull.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert oct(pull.stat().st_mode & 0o777) == "0o600"
-    dr_secret = yaml.safe_load((out / "secrets" / "dr-agent-keys.yaml").read_text())
+    dr_secret = yaml.safe_load((out / "_secrets" / "dr-agent-keys.yaml").read_text())
     dr_files = {k: base64.b64decode(v).decode() for k, v in dr_secret["data"].items()}
     assert dr_files["pull-source-to-dr"] == pull.read_text()
+    control = out / "source-to-dr" / "control-key"
+    assert control.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert (out / "source-to-dr" / "known_hosts").read_text().startswith("[*]:2222 ssh-ed25519 ")
     assert "dr-syncer-control" in dr_files["authorized_keys"]
-    source_secret = yaml.safe_load((out / "secrets" / "source-agent-keys.yaml").read_text())
+    source_secret = yaml.safe_load((out / "_secrets" / "source-agent-keys.yaml").read_text())
     assert "pull-source-to-dr" not in source_secret["data"]
 
     again = runner.invoke(app, args)
