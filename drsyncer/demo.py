@@ -16,23 +16,32 @@ from typing import Any
 
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import FakeCluster, NodeSpec
+from drsyncer.sandbox.agents import AgentSet, cluster_port, start_cluster_agents
 
 NAMESPACE = "shop"
 MAPPING = "shop"
+CLUSTER_MAPPING = "source-to-dr"
 STORAGE_CLASS = "standard"
 
 
 @dataclass
 class DemoClusters:
-    """The two running sandbox clusters of the demo and where their files are."""
+    """The two running sandbox clusters of the demo, their agents, and where their files are."""
 
     source: FakeCluster
     dr: FakeCluster
+    agents: AgentSet
     workdir: Path
     config_path: Path
 
+    @property
+    def key_dir(self) -> Path:
+        """The controller's key directory (``DRSYNCER_KEY_DIR``)."""
+        return self.agents.work_dir / "controller"
+
     def stop(self) -> None:
-        """Stop both clusters."""
+        """Stop the agents (by PID, sessions included) and both clusters."""
+        self.agents.stop()
         self.source.close()
         self.dr.close()
 
@@ -52,14 +61,30 @@ def start_clusters(workdir: Path) -> DemoClusters:
     workdir.mkdir(parents=True, exist_ok=True)
     source = FakeCluster("source", nodes=node_specs(workdir, "source", 101), background=True).start()
     dr = FakeCluster("dr", nodes=node_specs(workdir, "dr", 102), background=True).start()
+    try:
+        agents = start_cluster_agents(
+            [
+                (cluster.name, [(n.name, n.root_dir, n.internal_ip) for n in cluster.nodes])
+                for cluster in (source, dr)
+            ],
+            [(CLUSTER_MAPPING, "source", "dr")],
+            work_dir=workdir / "agents",
+        )
+    except BaseException:
+        source.close()
+        dr.close()
+        raise
     source.write_kubeconfig(workdir / "source.kubeconfig", "source")
     dr.write_kubeconfig(workdir / "dr.kubeconfig", "dr")
     config_path = workdir / "dr-syncer.yaml"
-    config_path.write_text(demo_config(), encoding="utf-8")
-    return DemoClusters(source=source, dr=dr, workdir=workdir, config_path=config_path)
+    config_path.write_text(
+        demo_config(source_port=cluster_port(agents, "source"), dr_port=cluster_port(agents, "dr")),
+        encoding="utf-8",
+    )
+    return DemoClusters(source=source, dr=dr, agents=agents, workdir=workdir, config_path=config_path)
 
 
-def demo_config() -> str:
+def demo_config(*, source_port: int, dr_port: int) -> str:
     """The demo's configuration: two RemoteClusters in file mode, one ClusterMapping, one mapping."""
     return f"""\
 apiVersion: dr-syncer.io/v1alpha1
@@ -68,6 +93,10 @@ metadata:
   name: source
 spec:
   kubeconfig: {{path: source.kubeconfig, context: source}}
+  pvcSync:
+    enabled: true
+    ssh: {{port: {source_port}}}
+    addressType: InternalIP
 ---
 apiVersion: dr-syncer.io/v1alpha1
 kind: RemoteCluster
@@ -75,11 +104,15 @@ metadata:
   name: dr
 spec:
   kubeconfig: {{path: dr.kubeconfig, context: dr}}
+  pvcSync:
+    enabled: true
+    ssh: {{port: {dr_port}}}
+    addressType: InternalIP
 ---
 apiVersion: dr-syncer.io/v1alpha1
 kind: ClusterMapping
 metadata:
-  name: source-to-dr
+  name: {CLUSTER_MAPPING}
 spec:
   sourceCluster: source
   targetCluster: dr
@@ -89,9 +122,13 @@ kind: NamespaceMapping
 metadata:
   name: {MAPPING}
 spec:
-  clusterMappingRef: {{name: source-to-dr}}
+  clusterMappingRef: {{name: {CLUSTER_MAPPING}}}
   sourceNamespace: {NAMESPACE}
   replicationMode: Manual
+  pvcConfig:
+    syncData: true
+    dataSyncConfig:
+      verificationMode: full
 """
 
 
@@ -256,11 +293,45 @@ def sample_objects() -> list[KubeObject]:
     ]
 
 
-def seed(cluster: FakeCluster) -> None:
-    """Create the sample namespace in ``cluster`` and let its controllers settle."""
+def seed(cluster: FakeCluster) -> dict[str, int]:
+    """Create the sample namespace in ``cluster``, wait for the database pod, write its data files.
+
+    Returns the files written (relative path → size) in the database's volume.
+    """
     for obj in sample_objects():
         cluster.create(obj)
     cluster.settle()
+    claim = cluster.get("v1", "PersistentVolumeClaim", "data-db-0", NAMESPACE)
+    volume = (claim or {}).get("spec", {}).get("volumeName")
+    if not volume:
+        raise RuntimeError("the demo database claim did not bind in the sandbox")
+    root = cluster.kubelet.volume_dir(volume)
+    files = {
+        "PG_VERSION": b"16\n",
+        "base/1/1259": bytes(range(256)) * 64,
+        "base/1/2608": b"catalog " * 2048,
+        "pg_wal/000000010000000000000001": b"\x00" * 65536,
+        "postgresql.conf": b"max_connections = 100\nshared_buffers = 128MB\n",
+    }
+    written: dict[str, int] = {}
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written[relative] = len(content)
+    return written
+
+
+def dr_volume_files(dr: FakeCluster, namespace: str = NAMESPACE, claim: str = "data-db-0") -> dict[str, int]:
+    """Files (relative path → size) in the DR copy of ``claim``'s volume (empty when not bound)."""
+    obj = dr.get("v1", "PersistentVolumeClaim", claim, namespace)
+    volume = (obj or {}).get("spec", {}).get("volumeName")
+    if not volume:
+        return {}
+    root = dr.kubelet.volume_dir(volume)
+    return {
+        str(path.relative_to(root)): path.stat().st_size for path in sorted(root.rglob("*")) if path.is_file()
+    }
 
 
 def dr_summary(dr: FakeCluster, namespace: str = NAMESPACE) -> list[tuple[str, str, str]]:

@@ -27,12 +27,13 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State
 from prefect.input import RunInput
-from prefect.states import Cancelled, Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
@@ -48,9 +49,11 @@ from tasks.dr.dr_tasks import (
     StepFailedError,
     check_staleness,
     guard_stopped,
+    pause_syncs,
     probe_ready,
     probe_stopped,
     record_counts,
+    resume_syncs,
     side_of,
     start_workloads,
     stop_workloads,
@@ -91,6 +94,7 @@ def operation_steps(
         if approval:
             steps.append((APPROVAL_STEP, "pause until approved (UI or `drsyncer resume RUN`)"))
         steps += [
+            ("pause-syncs", "pause the mapping's sync deployments (a sync would undo the cutover)"),
             ("record-source-replicas", "write source counts into dr-syncer.io/original-replicas"),
             ("stop-source", "scale source to 0, suspend CronJobs, park DaemonSets"),
             ("wait-source-stopped", "wait until no source pod is left (deadline)"),
@@ -121,7 +125,11 @@ def operation_steps(
         ]
         if data:
             steps.append(("stage-copy-data", "stage DR again: copy PVC data source → DR"))
-        return [*steps, ("verify-dr-at-rest", "check DR workloads are at rest")]
+        return [
+            *steps,
+            ("verify-dr-at-rest", "check DR workloads are at rest"),
+            ("resume-syncs", "resume the mapping's sync deployments"),
+        ]
     raise ValueError(f"unknown operation {operation!r}")
 
 
@@ -385,7 +393,9 @@ def _stage_steps(op: Operation, *, data: bool, prefix: str = "") -> None:
 
 
 @flow(
-    name="dr-stage", flow_run_name=_run_name("stage"), task_runner=ThreadPoolTaskRunner(max_workers=WORKERS)
+    name="dr-stage",
+    flow_run_name=_run_name("stage"),
+    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),  # type: ignore[arg-type]
 )
 def stage(
     mapping: str,
@@ -401,7 +411,7 @@ def stage(
 @flow(
     name="dr-cutover",
     flow_run_name=_run_name("cutover"),
-    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),
+    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),  # type: ignore[arg-type]
 )
 def cutover(
     mapping: str,
@@ -440,6 +450,7 @@ def cutover(
         if not yes and not _approve(op, timeout=approval_timeout_seconds, poll_seconds=approval_poll_seconds):
             op.report.phase = "Rejected"
             return
+        op.run(pause_syncs, step="pause-syncs")
         counts = op.run(record_counts, "source", step="record-source-replicas").counts
         op.stopped.append("source")
         op.run(stop_workloads, "source", step="stop-source")
@@ -458,7 +469,7 @@ def cutover(
 @flow(
     name="dr-failback",
     flow_run_name=_run_name("failback"),
-    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),
+    task_runner=ThreadPoolTaskRunner(max_workers=WORKERS),  # type: ignore[arg-type]
 )
 def failback(
     mapping: str,
@@ -510,11 +521,12 @@ def failback(
         op.run(start_workloads, "source", {}, step="start-source")
         op.run(probe_ready, "source", ready_timeout_seconds, step="wait-source-ready")
         _stage_steps(op, data=data, prefix="stage-")
+        op.run(resume_syncs, step="resume-syncs")
 
     return _guarded(op, body)
 
 
-FLOWS = {"dr-stage": stage, "dr-cutover": cutover, "dr-failback": failback}
+FLOWS: dict[str, Any] = {"dr-stage": stage, "dr-cutover": cutover, "dr-failback": failback}
 """Each operation's flow by its Prefect flow name (what :func:`retry_run` looks up)."""
 
 
@@ -550,10 +562,8 @@ def retry_run(flow_run_id: str) -> State:
             )
         client.set_flow_run_state(run_uuid, Scheduled(message="Resumed by drsyncer"), force=True)
         run = client.read_flow_run(run_uuid)
-    state: State = run_flow(
-        flow=operation, flow_run=run, parameters=dict(run.parameters), return_type="state"
-    )
-    return state
+    state = run_flow(flow=operation, flow_run=run, parameters=dict(run.parameters), return_type="state")
+    return cast(State, state)
 
 
 def answer_approval(flow_run_id: str, *, approve: bool, approver: str = "", comment: str = "") -> None:

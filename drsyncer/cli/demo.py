@@ -27,9 +27,12 @@ def demo(workdir: Path | None = DIR_OPTION) -> None:
     clusters = scenario.start_clusters(base)
     try:
         stderr.print(
-            f"[bold]2/4[/] seeding namespace {scenario.NAMESPACE!r} in the source cluster", highlight=False
+            f"[bold]2/4[/] seeding namespace {scenario.NAMESPACE!r} (and files in the database volume) "
+            "in the source cluster",
+            highlight=False,
         )
-        scenario.seed(clusters.source)
+        written = scenario.seed(clusters.source)
+        os.environ["DRSYNCER_KEY_DIR"] = str(clusters.key_dir)
         where = (
             os.environ.get("PREFECT_API_URL") or "a local ephemeral Prefect server (first start takes ~20 s)"
         )
@@ -46,6 +49,14 @@ def demo(workdir: Path | None = DIR_OPTION) -> None:
         for row in scenario.dr_summary(clusters.dr):
             table.add_row(*row)
         stdout.print(table)
+        copied = scenario.dr_volume_files(clusters.dr)
+        same = {name: copied.get(name) for name in written} == written
+        stdout.print(
+            f"database volume in DR: {len(copied)} files, {sum(copied.values())} bytes "
+            f"({'identical to' if same else 'DIFFERENT from'} the {len(written)} files written in the "
+            "source)",
+            highlight=False,
+        )
         if isinstance(report, dict):
             counts = report.get("counts", {})
             stdout.print(
@@ -63,7 +74,7 @@ def demo(workdir: Path | None = DIR_OPTION) -> None:
             "server; `prefect server start` keeps one running). Config used: " + str(clusters.config_path),
             highlight=False,
         )
-        if not state.is_completed():
+        if not state.is_completed() or not same:
             raise typer.Exit(1)
     finally:
         clusters.stop()

@@ -201,7 +201,9 @@ class KubeClient:
         content_type: str,
     ) -> tuple[int, Any, bytes]:
         url, headers = self._prepare(method, path, query=query, content_type=content_type)
-        payload = None if body is None else json.dumps(body)
+        # The official client JSON-encodes bodies of JSON content types itself (a pre-encoded string would
+        # arrive as a JSON string literal); only apply-patch YAML bodies go as text.
+        payload = None if body is None else (json.dumps(body) if content_type == APPLY_PATCH else body)
         response = self.api_client.call_api(
             method, url, header_params=headers, body=payload, _request_timeout=self.request_timeout
         )

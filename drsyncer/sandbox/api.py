@@ -36,6 +36,16 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+
+
+def yaml_or_json(body: bytes) -> Any:
+    """An apply body: JSON when it is JSON (the common case, and far faster to parse), else YAML."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return yaml.safe_load(body)
+
+
 RETURNS_DELETED_OBJECT = {
     ("", "pods"),
     ("", "services"),
@@ -456,7 +466,7 @@ class Api:
         if patching is None and media != APPLY_PATCH:
             raise errors.ApiError(500, "InternalError", "patch engine not available")
         try:
-            document: Any = yaml.safe_load(body) if media == APPLY_PATCH else json.loads(body or b"null")
+            document: Any = yaml_or_json(body) if media == APPLY_PATCH else json.loads(body or b"null")
         except (ValueError, yaml.YAMLError) as exc:
             raise errors.bad_request(f"error decoding patch: {exc}") from exc
         if media == APPLY_PATCH:

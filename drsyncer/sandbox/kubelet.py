@@ -13,9 +13,10 @@ until nothing changes), or in the background (``FakeCluster(..., background=True
 - **Kubelet**: a pod is placed on ``spec.nodeName``, else a node matching its nodeSelector / required
   node affinity / bound PVs, else the next node round-robin; once its claims are bound it becomes
   Running and Ready, and each mounted PVC appears at
-  ``<node root>/pods/<pod uid>/volumes/kubernetes.io~csi/<pv>/mount`` as a **symlink** to the PV's
-  directory (so rsync must be given the path with a trailing slash, which follows it). The pod's
-  directory goes when the pod goes.
+  ``<node root>/pods/<pod uid>/volumes/kubernetes.io~csi/<pv>/mount`` as a real directory (the PV's
+  data directory is moved there while mounted and ``<node root>/volumes/<pv>`` becomes a symlink to
+  it; a second pod mounting the same volume gets a symlink to the first pod's mount). When the pod goes,
+  the data moves back (or to the next pod mounting it) before the pod's directory is removed.
 - **Workloads**: Deployment → ReplicaSet (``<name>-<template hash>``) → pods; StatefulSet →
   ``<name>-<ordinal>`` pods with claims from volumeClaimTemplates; DaemonSet → one pod per matching
   node. Scaling to 0 removes pods; statuses (replicas, readyReplicas, ...) follow.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -393,7 +395,11 @@ class Kubelet:
                 self.api.delete_internal(pv_type, pv)
                 path = (pv["metadata"].get("annotations") or {}).get("sandbox.dr-syncer.io/path")
                 if path:
-                    shutil.rmtree(path, ignore_errors=True)
+                    home = Path(path)
+                    if home.is_symlink():
+                        shutil.rmtree(os.readlink(home), ignore_errors=True)
+                        home.unlink()
+                    shutil.rmtree(home, ignore_errors=True)
             else:
                 released = copy.deepcopy(pv)
                 released["status"] = {"phase": "Released"}
@@ -449,6 +455,7 @@ class Kubelet:
             if pods_dir.is_dir():
                 for entry in pods_dir.iterdir():
                     if entry.name not in live:
+                        self._unmount_all(entry)
                         shutil.rmtree(entry, ignore_errors=True)
 
     def _start_pod(self, pod_type: ResourceType, pod: KubeObject) -> None:
@@ -480,12 +487,9 @@ class Kubelet:
             mounts.append((pv_name, self.volume_dir(pv_name)))
         running = copy.deepcopy(pod)
         running["spec"]["nodeName"] = node.name
-        for pv_name, source in mounts:
+        for pv_name, home in mounts:
             target = node.root_dir / "pods" / pod["metadata"]["uid"] / "volumes" / CSI_DIR / pv_name / "mount"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source.mkdir(parents=True, exist_ok=True)
-            if not target.is_symlink():
-                target.symlink_to(source, target_is_directory=True)
+            self._mount(home, target)
         stamp = now()
         self._pod_ip += 1
         pod_ip = f"10.244.{self.cluster_index % 250}.{self._pod_ip % 250 + 2}"
@@ -527,6 +531,52 @@ class Kubelet:
             ],
         }
         self.api.update_internal(pod_type, running, manager="kubelet")
+
+    # ------------------------------------------------------------ mounts
+
+    @staticmethod
+    def _mount(home: Path, target: Path) -> None:
+        """Make the PV whose data lives at ``home`` appear at ``target`` as a real directory.
+
+        A real kubelet bind-mounts the volume there; we move the data directory instead (a rename, so
+        nothing is copied) and leave ``home`` as a symlink to it. A second pod mounting the same volume
+        gets a symlink to the first pod's mount, which stays inside the pods directory, as agents require.
+        """
+        if target.exists() or target.is_symlink():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if home.is_symlink():
+            primary = Path(os.readlink(home))
+            if primary.is_dir():
+                target.symlink_to(primary, target_is_directory=True)
+                return
+            home.unlink()
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(home), str(target))
+        home.symlink_to(target, target_is_directory=True)
+
+    def _unmount_all(self, pod_dir: Path) -> None:
+        """Before a pod's directory goes: move each volume it holds to another pod mounting it, or home."""
+        for mount in pod_dir.glob(f"volumes/{CSI_DIR}/*/mount"):
+            if mount.is_symlink() or not mount.is_dir():
+                continue
+            pv_name = mount.parent.name
+            home = self.volume_dir(pv_name)
+            followers = [
+                candidate
+                for node in self.nodes
+                for candidate in (node.root_dir / "pods").glob(f"*/volumes/{CSI_DIR}/{pv_name}/mount")
+                if candidate.is_symlink() and Path(os.readlink(candidate)) == mount
+            ]
+            destination = followers[0] if followers else home
+            if destination.is_symlink():
+                destination.unlink()
+            shutil.move(str(mount), str(destination))
+            if followers:
+                for link in [*followers[1:], home]:
+                    if link.is_symlink():
+                        link.unlink()
+                    link.symlink_to(destination, target_is_directory=True)
 
     # ------------------------------------------------------------ workloads
 

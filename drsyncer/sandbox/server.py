@@ -25,7 +25,7 @@ import yaml
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import discovery, printing, watch
 from drsyncer.sandbox import status as errors
-from drsyncer.sandbox.api import APPLY_PATCH, WriteOptions, manager_from_user_agent
+from drsyncer.sandbox.api import APPLY_PATCH, WriteOptions, manager_from_user_agent, yaml_or_json
 from drsyncer.sandbox.audit import AuditEntry
 from drsyncer.sandbox.resources import ResourceType
 from drsyncer.sandbox.scale import from_scale, paths_from_crd, to_scale
@@ -232,7 +232,7 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
         return {}
     try:
         if "yaml" in content_type:
-            return yaml.safe_load(raw)
+            return yaml_or_json(raw)
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as exc:
         raise errors.bad_request(f"error decoding request body: {exc}") from exc

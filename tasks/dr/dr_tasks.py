@@ -25,6 +25,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
 from drsyncer.errors import DrSyncerError
 from tasks.dr.health import ProbeResult, running_pods, wait_ready, wait_stopped
 from tasks.dr.operation_report import StepRecord, now_text
+from tasks.dr.schedules import pause_sync_deployments, resume_sync_deployments
 from tasks.dr.staleness import default_max_staleness, staleness_problem, sync_history
 from tasks.dr.workloads import Side, at_rest_problems, list_workloads, record_replicas, start_side, stop_side
 from tasks.session import SyncSession
@@ -156,3 +157,21 @@ def verify_at_rest(session: SyncSession, step: str) -> StepRecord:
         detail = ", ".join(f"{ref}: {what}" for ref, what in problems.items())
         raise StepFailedError(f"DR workloads are not at rest after the sync: {detail}")
     return _record(step, started, objects=len(workloads), detail="every DR workload at rest")
+
+
+@task(name="dr-pause-syncs", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)
+def pause_syncs(session: SyncSession, step: str) -> StepRecord:
+    """Pause the mapping's sync deployments (a scheduled sync would undo the cutover)."""
+    started = now_text()
+    paused = pause_sync_deployments(session.mapping)
+    detail = f"paused {', '.join(paused)}" if paused else "no running sync deployment"
+    return _record(step, started, objects=len(paused), detail=detail)
+
+
+@task(name="dr-resume-syncs", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)
+def resume_syncs(session: SyncSession, step: str) -> StepRecord:
+    """Resume the mapping's paused sync deployments (DR is a standby copy again)."""
+    started = now_text()
+    resumed = resume_sync_deployments(session.mapping)
+    detail = f"resumed {', '.join(resumed)}" if resumed else "no paused sync deployment"
+    return _record(step, started, objects=len(resumed), detail=detail)

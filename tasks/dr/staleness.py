@@ -47,8 +47,8 @@ def schedule_interval(schedule: str | None, *, now: datetime) -> timedelta | Non
     if not schedule:
         return None
     runs = croniter(schedule, now)
-    first = runs.get_next(datetime)
-    second = runs.get_next(datetime)
+    first: datetime = runs.get_next(datetime)
+    second: datetime = runs.get_next(datetime)
     return second - first
 
 

@@ -2,8 +2,12 @@
 
 The session's Prefect server (``prefect_server``) receives the deployments. The serve test starts
 ``drsyncer serve`` as a subprocess (runner poll interval 1 s instead of 10 s), triggers two runs of a
-Manual mapping and checks they synced the sandbox clusters one after the other, that a paused mapping
-never ran, and that ``drsyncer status`` reports the last run.
+Manual mapping and checks they synced the sandbox clusters one after the other (the second waits ~30 s in
+``AwaitingConcurrencySlot``: the server's ``PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS``),
+that serve started the Continuous mapping's flow at once, that a paused mapping never ran, that
+``drsyncer status`` reports the last run, and that SIGTERM stops serve cleanly. Also here: ``prefect
+deploy --all`` of the committed prefect.yaml, ``drsyncer deploy``, the cluster-sync flow and the
+controller-mode sync-now watcher.
 """
 
 from __future__ import annotations
@@ -207,6 +211,18 @@ def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_
     with get_client(sync_client=True) as client:
         runs = [client.create_flow_run_from_deployment(manual.id) for _ in range(2)]
 
+        # serve started the Continuous mapping's long-running flow: a new source object reaches DR
+        poll(lambda: dr_cluster.get("v1", "Namespace", live) is not None, timeout=30)
+        source_cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "late", "namespace": live},
+                "data": {},
+            }
+        )
+        poll(lambda: dr_cluster.get("v1", "ConfigMap", "late", live) is not None, timeout=5)
+
         def finished() -> bool:
             states = [client.read_flow_run(run.id).state for run in runs]
             return all(state is not None and state.is_final() for state in states)
@@ -223,13 +239,6 @@ def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_
     first, second = sorted(intervals)
     assert first[1] <= second[0], "two runs of one mapping overlapped"
     assert dr_cluster.get("v1", "ConfigMap", "app", namespace) is not None
-
-    # serve started the Continuous mapping's long-running flow: a new source object reaches DR
-    poll(lambda: dr_cluster.get("v1", "Namespace", live) is not None, timeout=30)
-    source_cluster.create(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": live}, "data": {}}
-    )
-    poll(lambda: dr_cluster.get("v1", "ConfigMap", "late", live) is not None, timeout=5)
 
     paused = _read(f"namespace-sync/{namespace}-paused")
     assert paused.paused
@@ -251,7 +260,7 @@ def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_
     assert by_mapping[f"{namespace}-paused"]["paused"] is True
 
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=20) == 0
+    assert process.wait(timeout=20) == 0, "serve must stop cleanly on SIGTERM"
     assert os.environ.get("PREFECT_API_URL") in (None, prefect_api_env["PREFECT_API_URL"])
 
 

@@ -190,8 +190,9 @@ def test_service_gets_endpoints_of_running_pods(
         ns, {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
     )
 
-    def addresses() -> int:
-        subsets = core.read_namespaced_endpoints("web", ns).subsets or []
+    def addresses() -> int:  # the controller creates Endpoints asynchronously, as on a real cluster
+        found = core.list_namespaced_endpoints(ns, field_selector="metadata.name=web").items
+        subsets = (found[0].subsets if found else None) or []
         return sum(len(s.addresses or []) for s in subsets)
 
     eventually(lambda: addresses() == 2)

@@ -99,3 +99,19 @@ def test_flow_in_plan_mode_sends_zero_mutating_requests(sync_world: SyncWorld) -
     assert {o["action"] for o in report["objects"]} >= {"create"}
     assert sync_world.dr.audit.mutations() == []
     assert sync_world.source.audit.mutations() == []
+
+
+def test_flow_fails_without_writes_when_dr_namespace_is_missing_and_creation_is_off(
+    sync_world: SyncWorld,
+) -> None:
+    sync_world.seed(make_configmap("settings", server_fields=False))
+    sync_world.configure(namespaceConfig={"createNamespace": False})
+    sync_world.dr.audit.clear()
+
+    state, report = _run(sync_world)
+
+    assert state.is_failed()
+    (failed,) = [o for o in report["objects"] if o["status"] == "failed"]
+    assert failed["kind"] == "Namespace"
+    assert "createNamespace" in failed["error"]
+    assert sync_world.dr.audit.mutations() == []

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from drsyncer.objects import KubeObject
 from tests.api.sync.conftest import SyncWorld, outcome_of
 from tests.factories import make_configmap, make_deployment
@@ -43,11 +41,6 @@ def test_no_change_skips_the_object_and_leaves_the_dr_copy(sync_world: SyncWorld
     assert selector == {"matchLabels": {"app": "web"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KubeClient._send json.dumps the body and the kubernetes RESTClient json.dumps it again for "
-    "application/json content types, so the Event POST is a JSON string and the server answers 400",
-)
 def test_no_change_records_a_warning_event(sync_world: SyncWorld) -> None:
     sync_world.seed(make_deployment("web", replicas=2, server_fields=False))
     sync_world.sync()
