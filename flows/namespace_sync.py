@@ -13,8 +13,11 @@ Parameters carry only references (the mapping's name and where the configuration
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,11 +29,14 @@ from prefect.utilities.annotations import quote
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
+from drsyncer.labels import ORIGINAL_REPLICAS
 from drsyncer.report import ObjectOutcome, SyncReport
+from flows.data_stage import sync_pvc_data
 from flows.mapping_source import MappingSource, resolve_mapping
 from tasks.apply.applier import ApplyContext, kind_groups
 from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan
+from tasks.pvc_data import ensure_limit
 from tasks.session import SyncSession, namespace_objects, open_session
 from tasks.sync_tasks import apply_kind, discover_kind, plan_sync
 
@@ -72,14 +78,36 @@ def namespace_sync(
     """
     source = MappingSource(config=tuple(config or ()), controller=controller)
     resolved = resolve_mapping(source, mapping)
-    report = run_sync(resolved.mapping, controller_client=resolved.controller, plan_only=plan_only)
-    if resolved.status_writer is not None and not plan_only:
-        resolved.status_writer(report)
+    with mapping_lock(resolved.mapping, plan_only=plan_only):
+        if resolved.on_start is not None and not plan_only:
+            resolved.on_start()
+        report = run_sync(resolved.mapping, controller_client=resolved.controller, plan_only=plan_only)
+        if resolved.status_writer is not None and not plan_only:
+            resolved.status_writer(report)
     publish_report(report)
     document = report.to_json()
+    summary = json.dumps({"counts": report.counts, "bytes": sum(p.bytes_transferred for p in report.pvcs)})
     if report.succeeded:
-        return Completed(message=f"{report.counts}", data=document)
+        return Completed(message=summary, data=document)
     return Failed(message=f"sync of {report.mapping} failed: {report.failure_summary()}", data=document)
+
+
+@contextmanager
+def mapping_lock(mapping: EffectiveMapping, *, plan_only: bool) -> Iterator[None]:
+    """One sync of a mapping at a time, whichever deployment, subflow or CLI started it.
+
+    A Prefect global concurrency limit of 1 named after the mapping (created on first use). Plans write
+    nothing and take no lock.
+    """
+    if plan_only:
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    name = re.sub(r"[^a-z0-9-]+", "-", f"dr-syncer-mapping-{mapping.key}".lower())
+    ensure_limit(name, 1)
+    with concurrency(name, occupy=1, strict=True):
+        yield
 
 
 def run_sync(
@@ -101,10 +129,13 @@ def run_sync(
     try:
         session = open_session(mapping, controller=controller_client)
         plan = _discover_and_plan(session)
+        report.deployment_scales = deployment_scales(plan)
         if plan_only:
             report.objects = [_planned(entry) for entry in plan.all_entries]
         else:
             report.objects = _apply_plan(session, plan)
+            if mapping.data_sync:
+                report.pvcs = sync_pvc_data(session, claims_to_copy(report.objects))
     except DrSyncerError as error:
         logger.error("%s", error)
         report.error = str(error)
@@ -167,6 +198,30 @@ def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]
             continue
         outcomes.extend(apply_kind(context, kind, quote(entries)))
     return outcomes
+
+
+def claims_to_copy(outcomes: list[ObjectOutcome]) -> list[str]:
+    """The DR claims whose object sync succeeded (their data is copied next)."""
+    return [
+        outcome.name
+        for outcome in outcomes
+        if outcome.kind == "PersistentVolumeClaim" and outcome.status in ("synced", "unchanged")
+    ]
+
+
+def deployment_scales(plan: PreparedPlan) -> list[dict[str, Any]]:
+    """``{"name", "originalReplicas"}`` for each Deployment the plan syncs (NamespaceMapping status)."""
+    scales = []
+    for entry in plan.entries:
+        if entry.kind != "Deployment" or entry.obj is None or entry.action in ("skip", "prune"):
+            continue
+        annotations = (entry.obj.get("metadata") or {}).get("annotations") or {}
+        try:
+            original = int(annotations.get(ORIGINAL_REPLICAS, "0"))
+        except ValueError:
+            original = 0
+        scales.append({"name": entry.name, "originalReplicas": original})
+    return scales
 
 
 def _planned(entry: PlanEntry) -> ObjectOutcome:
