@@ -75,7 +75,9 @@ class DataSyncError(DrSyncerError):
 
 
 class TransientDataError(DataSyncError):
-    """A data transfer failed in a way worth retrying."""
+    """A data transfer failed in a way worth retrying; ``attempts`` says how often it was tried."""
+
+    attempts: int = 1
 
 
 class DataAuthError(DataSyncError):

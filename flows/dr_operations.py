@@ -387,7 +387,7 @@ def _guarded(op: Operation, body: Callable[[Operation], None]) -> State:
 
 def _stage_steps(op: Operation, *, data: bool, prefix: str = "") -> None:
     op.run(sync_objects, step=f"{prefix}sync-objects")
-    if data:
+    if data and not op.session.mapping.data_sync:  # a mapping that syncs data copied it in the sync
         op.run(copy_data, "source-to-dr", shared_claims(op.session), step=f"{prefix}copy-data")
     op.run(verify_at_rest, step="verify-dr-at-rest")
 

@@ -182,6 +182,7 @@ def sync_claim(
             outcome.verification = f"{mode.value}: {result.verification.files_checked} files checked, passed"
     except DrSyncerError as error:
         outcome.error = str(error)
+        outcome.attempts = getattr(error, "attempts", 1)
         log(f"{claim}: failed: {error}")
     outcome.duration_seconds = time.monotonic() - started
     return outcome

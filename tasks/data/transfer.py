@@ -442,9 +442,16 @@ def transfer_pvc(
         if on_line is not None:
             on_line(f"attempt {number} failed ({error.message}); retrying in {wait:.1f} s")
 
-    stats, vanished, check = call_with_retry(
-        attempt, retry_policy or RetryPolicy(), sleep=sleep, rng=rng, on_retry=log_retry
-    )
+    try:
+        stats, vanished, check = call_with_retry(
+            attempt, retry_policy or RetryPolicy(), sleep=sleep, rng=rng, on_retry=log_retry
+        )
+    except TransientDataError as error:
+        exhausted = TransientDataError(
+            error.message, fix=f"gave up after {attempts} attempts; the next sync tries again"
+        )
+        exhausted.attempts = attempts
+        raise exhausted from error
     return TransferResult(
         bytes_transferred=stats.bytes_received,
         files_transferred=stats.files_transferred,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextvars
 import json
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +192,10 @@ def test_cutover_stops_the_source_and_starts_dr_at_the_recorded_counts(world: Sy
         assert step["finishedAt"]
 
 
-def test_interrupted_cutover_resumes_without_repeating_completed_steps(world: SyncWorld) -> None:
-    from flows.dr_operations import cutover, retry_run
+def test_interrupted_cutover_resumes_in_another_process_without_repeating_completed_steps(
+    world: SyncWorld, prefect_api_env: dict[str, str]
+) -> None:
+    from flows.dr_operations import cutover
 
     _stage(world)
     source, dr = world.namespace, world.destination_namespace
@@ -211,11 +215,19 @@ def test_interrupted_cutover_resumes_without_repeating_completed_steps(world: Sy
 
     world.dr.faults.clear()
     world.source.audit.clear()
-    retried = retry_run(document["flowRunId"])
+    resumed = subprocess.run(
+        [DRSYNCER, "cutover", "--resume", document["flowRunId"], "--output", "json"],
+        env={key: value for key, value in prefect_api_env.items() if key != "KUBECONFIG"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
-    final = retried.result(raise_on_failure=False)
-    assert isinstance(final, dict), final
-    assert retried.is_completed(), final
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    final = json.loads(resumed.stdout)
+    assert final["flowRunId"] == document["flowRunId"]
+    assert final["phase"] == "Completed"
     assert world.source.audit.mutations() == []
     outcomes = _steps(final)
     assert outcomes["record-source-replicas"] == "skipped"
@@ -353,3 +365,159 @@ def test_cli_dry_run_prints_the_steps_and_stage_prints_one_json_report(
     assert report["operation"] == "stage"
     assert report["phase"] == "Completed"
     assert [step["step"] for step in report["steps"]] == ["sync-objects", "verify-dr-at-rest"]
+
+
+# --- with PVC data: real sshd + rsync agents on every sandbox node ----------------------------------
+
+
+@dataclass
+class DataClusters:
+    """Two background sandbox clusters with agents for both directions (source→DR and DR→source)."""
+
+    source: FakeCluster
+    dr: FakeCluster
+    agents: Any
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def data_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataClusters]:
+    """Started once for the module; agents stopped by PID at the end."""
+    if shutil.which("rsync") is None or not Path("/usr/sbin/sshd").exists():
+        pytest.skip("rsync and openssh-server are required for PVC data")
+    from drsyncer.demo import node_specs
+    from drsyncer.sandbox.agents import start_cluster_agents
+
+    workdir = tmp_path_factory.mktemp("dr-data")
+    source = FakeCluster("source", nodes=node_specs(workdir, "source", 111), background=True).start()
+    dr = FakeCluster("dr", nodes=node_specs(workdir, "dr", 112), background=True).start()
+    agents = start_cluster_agents(
+        [(c.name, [(n.name, n.root_dir, n.internal_ip) for n in c.nodes]) for c in (source, dr)],
+        [("source-to-dr", "source", "dr"), ("dr-to-source", "dr", "source")],
+        work_dir=workdir / "agents",
+    )
+    source.write_kubeconfig(workdir / "source.kubeconfig", "source")
+    dr.write_kubeconfig(workdir / "dr.kubeconfig", "dr")
+    yield DataClusters(source=source, dr=dr, agents=agents, workdir=workdir)
+    agents.stop()
+    source.close()
+    dr.close()
+
+
+def _data_config(clusters: DataClusters, namespace: str, path: Path) -> Path:
+    from drsyncer.sandbox.agents import cluster_port
+
+    def remote(name: str) -> str:
+        port = cluster_port(clusters.agents, name)
+        return f"""\
+apiVersion: dr-syncer.io/v1alpha1
+kind: RemoteCluster
+metadata: {{name: {name}}}
+spec:
+  kubeconfig: {{path: {clusters.workdir / f"{name}.kubeconfig"}, context: {name}}}
+  pvcSync: {{enabled: true, ssh: {{port: {port}}}, addressType: InternalIP}}
+"""
+
+    path.write_text(
+        f"""{remote("source")}---
+{remote("dr")}---
+apiVersion: dr-syncer.io/v1alpha1
+kind: NamespaceMapping
+metadata: {{name: {MAPPING}}}
+spec:
+  sourceCluster: source
+  destinationCluster: dr
+  sourceNamespace: {namespace}
+  replicationMode: Manual
+  resourceTypes: [persistentvolumeclaims, deployments]
+  retryConfig: {{maxRetries: 1, initialBackoff: 1s, maxBackoff: 1s}}
+  pvcConfig: {{syncData: true}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _volume(cluster: FakeCluster, namespace: str, claim: str) -> Path:
+    found = cluster.get("v1", "PersistentVolumeClaim", claim, namespace) or {}
+    name = (found.get("spec") or {}).get("volumeName")
+    assert name, f"claim {claim} is not bound in {cluster.name}"
+    return cluster.kubelet.volume_dir(str(name))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for relative, content in files.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _bytes_of(document: dict[str, Any], step: str) -> int:
+    return int(next(s["bytes"] for s in document["steps"] if s["step"] == step))
+
+
+def test_cutover_carries_the_data_as_stopped_and_failback_moves_back_only_changes(
+    data_clusters: DataClusters, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.dr_operations import cutover, failback, stage
+
+    monkeypatch.setenv("DRSYNCER_KEY_DIR", str(data_clusters.agents.work_dir / "controller"))
+    source, dr = data_clusters.source, data_clusters.dr
+    namespace = unique_namespace("drdata")
+    source.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    claim: KubeObject = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "standard",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    web = _own_selector(make_deployment("web", replicas=1, server_fields=False))
+    web["metadata"]["namespace"] = namespace
+    web["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "d", "persistentVolumeClaim": {"claimName": "data"}}
+    ]
+    web["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "d", "mountPath": "/d"}]
+    source.create(claim)
+    source.create(web)
+    poll(lambda: _ready(source, namespace, "web", 1), timeout=15)
+    config = [str(_data_config(data_clusters, namespace, tmp_path / "config.yaml"))]
+    big = {f"chunk-{i}.bin": bytes([i]) * 50_000 for i in range(8)}
+    _write(_volume(source, namespace, "data"), {**big, "state.txt": b"v1\n"})
+
+    staged = stage(mapping=MAPPING, config=config, migrate_pvc_data=True, return_state=True)
+    assert staged.is_completed(), staged.result(raise_on_failure=False)
+    assert _tree(_volume(dr, namespace, "data")) == _tree(_volume(source, namespace, "data"))
+
+    _write(
+        _volume(source, namespace, "data"), {"state.txt": b"v2 written after the stage\n", "new.txt": b"n"}
+    )
+    state = cutover(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS)
+    document = state.result(raise_on_failure=False)
+    assert isinstance(document, dict), document
+
+    assert state.is_completed(), document
+    assert _tree(_volume(dr, namespace, "data")) == _tree(_volume(source, namespace, "data"))
+    assert _tree(_volume(dr, namespace, "data"))["state.txt"] == b"v2 written after the stage\n"
+    assert _bytes_of(document, "final-data") > 0
+    assert _ready(dr, namespace, "web", 1)
+
+    _write(_volume(dr, namespace, "data"), {"state.txt": b"v3 written in DR\n"})
+    state = failback(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS)
+    document = state.result(raise_on_failure=False)
+    assert isinstance(document, dict), document
+
+    assert state.is_completed(), document
+    assert _tree(_volume(source, namespace, "data"))["state.txt"] == b"v3 written in DR\n"
+    assert _tree(_volume(source, namespace, "data")) == _tree(_volume(dr, namespace, "data"))
+    moved_back = _bytes_of(document, "reverse-data")
+    assert 0 < moved_back < 50_000, moved_back
+    assert _ready(source, namespace, "web", 1)
+    assert _replicas(dr, namespace, "Deployment", "web") == 0

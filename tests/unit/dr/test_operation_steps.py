@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flows.dr_operations import operation_steps
+from pathlib import Path
+
+from drsyncer.config.loader import load_config
+from flows.dr_operations import operation_steps, reverse_mapping
+from tasks.pvc_data import key_set_name
 
 
 def _names(operation: str, **options: bool) -> list[str]:
@@ -49,3 +53,34 @@ def test_failback_without_copy_back_moves_no_data_to_the_source() -> None:
 def test_stage_copies_data_only_when_asked() -> None:
     assert _names("stage", data=False, approval=False) == ["sync-objects", "verify-dr-at-rest"]
     assert "copy-data" in _names("stage", data=True, approval=False)
+
+
+def test_reverse_mapping_swaps_clusters_and_namespaces(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        """\
+apiVersion: dr-syncer.io/v1alpha1
+kind: RemoteCluster
+metadata: {name: prod}
+spec: {kubeconfig: {path: /k, context: prod}}
+---
+apiVersion: dr-syncer.io/v1alpha1
+kind: RemoteCluster
+metadata: {name: dr}
+spec: {kubeconfig: {path: /k, context: dr}}
+---
+apiVersion: dr-syncer.io/v1alpha1
+kind: NamespaceMapping
+metadata: {name: shop}
+spec: {sourceCluster: prod, destinationCluster: dr, sourceNamespace: shop, destinationNamespace: shop-dr}
+""",
+        encoding="utf-8",
+    )
+    mapping = load_config([config]).mapping("shop")
+
+    reverse = reverse_mapping(mapping)
+
+    assert (reverse.source.name, reverse.destination.name) == ("dr", "prod")
+    assert (reverse.source_namespace, reverse.destination_namespace) == ("shop-dr", "shop")
+    assert key_set_name(reverse) == "dr-to-prod"
+    assert reverse.name == mapping.name
