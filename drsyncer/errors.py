@@ -7,7 +7,6 @@
     ├── UsageError                bad command-line input (exit code 2)
     ├── ClusterError              a cluster cannot be reached, refuses us, or lacks a kind / namespace
     │   └── TransientClusterError retried: 429, 5xx, connection reset/refused/timeout
-    ├── SyncFailed                a sync finished but some objects or PVCs failed (exit code 1)
     └── DataSyncError             one PVC's data could not be synced
         ├── TransientDataError    retried with backoff: connection refused/reset/timeout, stream errors
         ├── DataAuthError         never retried: key refused, host key mismatch
@@ -62,12 +61,6 @@ class ClusterError(DrSyncerError):
 
 class TransientClusterError(ClusterError):
     """A cluster request failed in a way worth retrying (429, 5xx, connection errors)."""
-
-
-class SyncFailed(DrSyncerError):
-    """A sync ran to the end but some objects or PVCs failed."""
-
-    exit_code = 1
 
 
 class DataSyncError(DrSyncerError):

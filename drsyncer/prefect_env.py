@@ -14,15 +14,22 @@ import os
 
 DEFAULTS = {
     "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 
 
-def apply_prefect_defaults(*, startup_timeout: int | None = None) -> None:
-    """Set dr-syncer's Prefect defaults in ``os.environ`` where the user has not set them."""
+def apply_prefect_defaults() -> None:
+    """Set dr-syncer's Prefect defaults in ``os.environ`` where the user has not set them.
+
+    ``DRSYNCER_PREFECT_STARTUP_TIMEOUT`` and ``DRSYNCER_LOG_LEVEL`` (see :mod:`drsyncer.settings`) become
+    the ephemeral server's start-up timeout and Prefect's console log level.
+    """
+    from drsyncer.settings import load_settings
+
+    settings = load_settings()
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
-    if startup_timeout is not None:
-        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(startup_timeout))
+    os.environ.setdefault(
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(settings.prefect_startup_timeout)
+    )
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.log_level)

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         default=None, description="Config file or directory used when a command is given none."
     )
     log_level: LogLevel = Field(
-        default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR, CRITICAL."
+        default="WARNING",
+        description="Level of the flow and task run logs shown on the terminal: DEBUG, INFO, WARNING, ERROR, "
+        "CRITICAL (PREFECT_LOGGING_LEVEL wins when set).",
     )
     pvc_concurrency: int = Field(
         default=2,

@@ -20,6 +20,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from drsyncer.cli.config_paths import config_paths
 from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr, stdout, user_errors
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import UsageError
@@ -61,13 +62,9 @@ def _selected(
                 "controller mode needs --mapping NAMESPACE/NAME", fix="name the NamespaceMapping to sync"
             )
         return list(mappings)
-    if not config:
-        raise UsageError(
-            "no CONFIG given", fix="pass configuration files or directories, e.g. deployments/examples"
-        )
     from drsyncer.config.loader import load_config
 
-    loaded = load_config(config)
+    loaded = load_config(config_paths(config))
     return [mapping.key for mapping in loaded.select(mappings or None)]
 
 
@@ -83,7 +80,8 @@ def plan(
     with user_errors():
         controller = _controller(from_cluster, kubeconfig, context)
         names = _selected(config, mapping, controller)
-        documents = [_plan_one(config or [], name, controller) for name in names]
+        paths = [] if controller is not None else config_paths(config)
+        documents = [_plan_one(paths, name, controller) for name in names]
     if output == OutputFormat.json:
         print_json(documents[0] if len(documents) == 1 else documents)
     else:
@@ -183,12 +181,13 @@ def sync(
     with user_errors():
         controller = _controller(from_cluster, kubeconfig, context)
         names = _selected(config, mapping, controller)
+        paths = [] if controller is not None else config_paths(config)
     apply_prefect_defaults()
     documents = []
     for name in names:
         if output != OutputFormat.json:
             stderr.print(f"[bold]syncing[/] {name} ...", highlight=False)
-        documents.append(_sync_one(config or [], name, controller))
+        documents.append(_sync_one(paths, name, controller))
     if output == OutputFormat.json:
         print_json(documents[0] if len(documents) == 1 else documents)
     else:

@@ -12,18 +12,21 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from drsyncer.cli.config_paths import config_paths
 from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr, stdout, user_errors
 from drsyncer.config import Config, EffectiveMapping, load_config
 
 CONFIG_ARGUMENT = typer.Argument(
-    ..., help="Config files or directories (*.yaml/*.yml, searched recursively).", show_default=False
+    None,
+    help="Config files or directories (*.yaml/*.yml, searched recursively). Default: DRSYNCER_CONFIG_PATH.",
+    show_default=False,
 )
 
 
-def validate(paths: list[Path] = CONFIG_ARGUMENT, output: OutputFormat = OUTPUT_OPTION) -> None:
+def validate(paths: list[Path] | None = CONFIG_ARGUMENT, output: OutputFormat = OUTPUT_OPTION) -> None:
     """Check the configuration and show the mappings it defines; nothing is contacted."""
     with user_errors():
-        config = load_config(paths)
+        config = load_config(config_paths(paths))
     for warning in config.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if output is OutputFormat.json:

@@ -61,7 +61,8 @@ def client_from_kubeconfig_dict(
     known = [str(entry.get("name")) for entry in document.get("contexts") or [] if isinstance(entry, dict)]
     if context and context not in known:
         raise ClusterError(
-            f"cluster {cluster!r}: context {context!r} is not in {origin} (it has: {', '.join(known) or 'none'})",
+            f"cluster {cluster!r}: context {context!r} is not in {origin} "
+            f"(it has: {', '.join(known) or 'none'})",
             fix="set spec.kubeconfig.context to one of the contexts listed",
         )
     configuration = Configuration()
@@ -107,8 +108,8 @@ def client_from_secret(
     if secret is None:
         raise ClusterError(
             f"cluster {cluster!r}: kubeconfig {where} does not exist",
-            fix=f"create it (kubectl -n {namespace} create secret generic {name} --from-file={key}=KUBECONFIG) "
-            "or fix spec.kubeconfigSecretRef",
+            fix=f"create it (kubectl -n {namespace} create secret generic {name} "
+            f"--from-file={key}=KUBECONFIG) or fix spec.kubeconfigSecretRef",
         )
     encoded = (secret.get("data") or {}).get(key)
     if not encoded:

@@ -151,5 +151,6 @@ def require_namespace(client: KubeClient, namespace: str, *, role: str) -> None:
     if client.get(path) is None:
         raise ClusterError(
             f"namespace {namespace!r} does not exist in {role} cluster {client.cluster!r}",
-            fix=f"check sourceNamespace of the mapping, or create the namespace in cluster {client.cluster!r}",
+            fix="check sourceNamespace of the mapping, or create the namespace in cluster "
+            f"{client.cluster!r}",
         )

@@ -39,7 +39,8 @@ BUILTIN_GROUPS = frozenset(
 
 
 def split_resource_name(name: str) -> tuple[str, str]:
-    """``deployments`` → (``deployments``, ``apps``); ``widgets.example.com`` → (``widgets``, ``example.com``)."""
+    """Resource name → (plural, group): ``deployments`` → (``deployments``, ``apps``),
+    ``widgets.example.com`` → (``widgets``, ``example.com``)."""
     known = SYNCABLE.get(name)
     if known is not None:
         return known.plural, known.group

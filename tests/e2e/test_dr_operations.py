@@ -240,6 +240,28 @@ def test_interrupted_cutover_resumes_in_another_process_without_repeating_comple
     assert _annotation(world.source, source, "Deployment", "web") == "3"
 
 
+def test_rollback_of_an_interrupted_cutover_restarts_the_source_and_copies_nothing_back(
+    world: SyncWorld,
+) -> None:
+    from flows.dr_operations import cutover, failback
+
+    _stage(world)
+    world.dr.faults.add(method="PATCH", path_regex="/deployments/web$", status=403, times=None)
+    _, failed = _run(cutover, world, yes=True, **TIMEOUTS)
+    assert failed["phase"] == "Failed"
+    world.dr.faults.clear()
+
+    state, document = _run(failback, world, yes=True, copy_back=False, **TIMEOUTS)
+
+    assert state.is_completed(), document
+    assert "reverse-data" not in _steps(document)
+    assert _replicas(world.source, world.namespace, "Deployment", "web") == 3
+    assert _ready(world.source, world.namespace, "web", 3)
+    assert not _suspended(world.source, world.namespace)
+    assert not _parked(world.source, world.namespace)
+    assert _replicas(world.dr, world.destination_namespace, "Deployment", "web") == 0
+
+
 def test_failback_restores_the_original_counts_and_stages_dr_again(world: SyncWorld) -> None:
     from flows.dr_operations import cutover, failback
 
@@ -264,11 +286,13 @@ def test_failback_restores_the_original_counts_and_stages_dr_again(world: SyncWo
     assert _steps(document)["verify-dr-at-rest"] == "done"
 
 
-def test_cutover_pauses_for_approval_and_resumes_with_input(world: SyncWorld) -> None:
+def test_cutover_pauses_for_approval_and_resumes_with_input(
+    world: SyncWorld, prefect_api_env: dict[str, str]
+) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
-    from flows.dr_operations import answer_approval, cutover
+    from flows.dr_operations import cutover
 
     _stage(world)
     result: dict[str, Any] = {}
@@ -303,7 +327,15 @@ def test_cutover_pauses_for_approval_and_resumes_with_input(world: SyncWorld) ->
     poll(is_paused, timeout=60, interval=0.3)
     assert _replicas(world.source, world.namespace, "Deployment", "web") == 3  # nothing happened yet
 
-    answer_approval(paused["id"], approve=True, approver="alice", comment="region down")
+    approved = subprocess.run(
+        [DRSYNCER, "resume", paused["id"], "--approver", "alice", "--comment", "region down"],
+        env={key: value for key, value in prefect_api_env.items() if key != "KUBECONFIG"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert approved.returncode == 0, approved.stderr[-2000:]
     thread.join(90)
 
     assert not thread.is_alive()

@@ -130,6 +130,8 @@ def world(
     clusters.source.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     monkeypatch.setenv("DRSYNCER_KEY_DIR", str(clusters.key_dir))
     workdir = clusters.workdir
+    source_port = cluster_port(clusters.agents, "source")
+    dr_port = cluster_port(clusters.agents, "dr")
     config = tmp_path / "config.yaml"
     config.write_text(
         f"""\
@@ -138,14 +140,14 @@ kind: RemoteCluster
 metadata: {{name: source}}
 spec:
   kubeconfig: {{path: {workdir / "source.kubeconfig"}, context: source}}
-  pvcSync: {{enabled: true, ssh: {{port: {cluster_port(clusters.agents, "source")}}}, addressType: InternalIP}}
+  pvcSync: {{enabled: true, ssh: {{port: {source_port}}}, addressType: InternalIP}}
 ---
 apiVersion: dr-syncer.io/v1alpha1
 kind: RemoteCluster
 metadata: {{name: dr}}
 spec:
   kubeconfig: {{path: {workdir / "dr.kubeconfig"}, context: dr}}
-  pvcSync: {{enabled: true, ssh: {{port: {cluster_port(clusters.agents, "dr")}}}, addressType: InternalIP}}
+  pvcSync: {{enabled: true, ssh: {{port: {dr_port}}}, addressType: InternalIP}}
 ---
 apiVersion: dr-syncer.io/v1alpha1
 kind: ClusterMapping

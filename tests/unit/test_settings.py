@@ -23,7 +23,7 @@ def test_defaults_without_environment(tmp_path: Path) -> None:
     settings = load_settings(env_file=tmp_path / "absent.env")
 
     assert settings.config_path is None
-    assert settings.log_level == "INFO"
+    assert settings.log_level == "WARNING"
     assert settings.pvc_concurrency == 2
     assert settings.agent_image == DEFAULT_AGENT_IMAGE == "ghcr.io/dr-syncer/agent:0.1.0"
     assert settings.key_dir == Path("~/.config/dr-syncer/keys").expanduser()
