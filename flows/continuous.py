@@ -6,7 +6,7 @@ It wires :class:`tasks.watch.loop.ContinuousSync` to the mapping and to Prefect,
   object (``debounce_seconds``) and synced one object at a time (:mod:`tasks.watch.object_sync`);
 - a full sync — the namespace-sync flow as a subflow, so it has its own run, report and artifacts — at
   start and every ``continuous.backgroundSyncInterval``; a failed full sync is logged, not fatal;
-- PVC data on the mapping's ``schedule`` cadence through :data:`PVC_DATA_SYNC` (see there);
+- PVC data on the mapping's ``schedule`` cadence through :data:`PVC_DATA_SYNC` (a subflow per firing);
 - it stops when the run is cancelled (Prefect raises in the flow; the loop's ``finally`` stops the
   watchers and closes the clients), after ``max_duration_seconds``, or on :func:`request_stop`.
 
@@ -26,6 +26,7 @@ from prefect import flow, get_run_logger
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.kube.connect import connect_cluster
+from flows.data_stage import continuous_data_sync
 from flows.mapping_source import MappingSource, resolve_mapping
 from flows.namespace_sync import namespace_sync
 from tasks.mapping_contexts import label_selector_query
@@ -35,10 +36,10 @@ from tasks.watch.loop import ContinuousSettings, ContinuousSync
 from tasks.watch.object_sync import ObjectSyncer
 from tasks.watch.watcher import WATCH_TIMEOUT_SECONDS, KindWatcher
 
-PVC_DATA_SYNC: Callable[[EffectiveMapping], object] | None = None
-"""SEAM for the data layer: the function that syncs one mapping's PVC data, called on the mapping's
-``schedule`` cadence while the continuous flow runs. Not provided yet: while it is ``None`` a mapping with
-``pvcConfig.syncData`` gets a warning at start and **no PVC data is synced in continuous mode**."""
+PVC_DATA_SYNC: Callable[[EffectiveMapping], object] | None = continuous_data_sync
+"""The function that syncs one mapping's PVC data, called on the mapping's ``schedule`` cadence while the
+continuous flow runs (a ``pvc-data-sync`` subflow run; replaceable, e.g. ``None`` to replicate objects
+only)."""
 
 _STOP_EVENTS: dict[str, threading.Event] = {}
 
@@ -155,11 +156,7 @@ def _data_job(mapping: EffectiveMapping, logger: Any) -> Callable[[], None] | No
         return None
     data_sync = PVC_DATA_SYNC
     if data_sync is None:
-        logger.warning(
-            "%s has pvcConfig.syncData, but PVC data sync is not available in continuous mode yet; "
-            "only objects are replicated",
-            mapping.key,
-        )
+        logger.warning("%s has pvcConfig.syncData, but PVC data sync is turned off here", mapping.key)
         return None
 
     def run_data_sync() -> None:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from prefect import flow, get_run_logger
+
+from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
+from drsyncer.kube.client import KubeClient, object_path
 from drsyncer.report import PvcOutcome
 from drsyncer.settings import load_settings
 from tasks.data.endpoints import PlaceholderSettings
 from tasks.pvc_data import DataStageSettings, credentials_for, pvc_data
-from tasks.session import SyncSession
+from tasks.session import SyncSession, open_session
 
 
 def data_stage_settings() -> DataStageSettings:
@@ -39,3 +43,36 @@ def sync_pvc_data(
         return [PvcOutcome(name=claim, status="failed", error=str(error)) for claim in claims]
     futures = [pvc_data.submit(session, claim, credentials, settings) for claim in claims]
     return [future.result() for future in futures]
+
+
+@flow(name="pvc-data-sync", flow_run_name="pvc-data-{mapping_key}")
+def mapping_data_sync(mapping: EffectiveMapping, mapping_key: str) -> list[PvcOutcome]:
+    """Copy every claim of ``mapping`` that exists in both namespaces (continuous mode's data cadence).
+
+    Objects are the continuous watchers' business; this only moves data, for the claims already in DR.
+    """
+    session = open_session(mapping)
+    try:
+        source_claims = _claim_names(session.source, mapping.source_namespace)
+        dr_claims = set(_claim_names(session.destination, mapping.destination_namespace))
+        outcomes = sync_pvc_data(session, [claim for claim in source_claims if claim in dr_claims])
+    finally:
+        session.close()
+    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    if failed:
+        get_run_logger().warning(
+            "PVC data of %s: %s", mapping_key, "; ".join(f"{o.name}: {o.error}" for o in failed)
+        )
+    return outcomes
+
+
+def continuous_data_sync(mapping: EffectiveMapping) -> list[PvcOutcome]:
+    """The continuous flow's data job: one ``pvc-data-sync`` subflow run."""
+    return mapping_data_sync(mapping, mapping.key)
+
+
+def _claim_names(client: KubeClient, namespace: str) -> list[str]:
+    items, _ = client.list(
+        object_path(group="", version="v1", plural="persistentvolumeclaims", namespace=namespace)
+    )
+    return sorted(str(item["metadata"]["name"]) for item in items)

@@ -189,7 +189,7 @@ def copy_data(session: SyncSession, direction: str, claims: list[str], step: str
 def sync_objects(session: SyncSession, step: str) -> StepRecord:
     """Run the resource sync of the mapping (every stage of the sync flow); fail on any failed object."""
     started = now_text()
-    report = run_sync(session.mapping)
+    report = run_sync(session.mapping, data=False)
     publish_report(report)
     if not report.succeeded:
         raise StepFailedError(f"sync of {report.mapping} failed: {report.failure_summary()}")
@@ -387,7 +387,7 @@ def _guarded(op: Operation, body: Callable[[Operation], None]) -> State:
 
 def _stage_steps(op: Operation, *, data: bool, prefix: str = "") -> None:
     op.run(sync_objects, step=f"{prefix}sync-objects")
-    if data and not op.session.mapping.data_sync:  # a mapping that syncs data copied it in the sync
+    if data or op.session.mapping.data_sync:  # objects first: the DR claims must exist to copy into
         op.run(copy_data, "source-to-dr", shared_claims(op.session), step=f"{prefix}copy-data")
     op.run(verify_at_rest, step="verify-dr-at-rest")
 

@@ -111,9 +111,12 @@ def mapping_lock(mapping: EffectiveMapping, *, plan_only: bool) -> Iterator[None
 
 
 def run_sync(
-    mapping: EffectiveMapping, *, controller_client: Any = None, plan_only: bool = False
+    mapping: EffectiveMapping, *, controller_client: Any = None, plan_only: bool = False, data: bool = True
 ) -> SyncReport:
-    """The body of the flow: every stage, with failures collected into the report."""
+    """The body of the flow: every stage, with failures collected into the report.
+
+    ``data=False`` leaves out the PVC data stage (DR operations copy data in a step of their own).
+    """
     logger = get_run_logger()
     started = time.monotonic()
     report = SyncReport(
@@ -134,7 +137,7 @@ def run_sync(
             report.objects = [_planned(entry) for entry in plan.all_entries]
         else:
             report.objects = _apply_plan(session, plan)
-            if mapping.data_sync:
+            if mapping.data_sync and data:
                 report.pvcs = sync_pvc_data(session, claims_to_copy(report.objects))
     except DrSyncerError as error:
         logger.error("%s", error)

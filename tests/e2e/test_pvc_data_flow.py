@@ -270,3 +270,20 @@ def test_a_down_source_agent_fails_its_pvc_while_the_others_complete(world: Data
     )
     assert "stranded" in state.message
     assert tree(world.volume(world.dr, "healthy")) == {"ok.txt": b"fine\n"}
+
+
+def test_continuous_mode_data_job_copies_claims_present_in_both_namespaces(world: DataWorld) -> None:
+    from drsyncer.config.loader import load_config
+    from flows.continuous import PVC_DATA_SYNC
+
+    source = world.claim("stream")
+    write(source, {"v1.txt": b"first\n"})
+    world.sync()
+    write(source, {"v2.txt": b"second\n"})
+    mapping = load_config([world.config]).mapping("data")
+
+    assert PVC_DATA_SYNC is not None
+    outcomes = PVC_DATA_SYNC(mapping)
+
+    assert [(o.name, o.status) for o in outcomes] == [("stream", "synced")]  # type: ignore[attr-defined]
+    assert tree(world.volume(world.dr, "stream")) == {"v1.txt": b"first\n", "v2.txt": b"second\n"}
