@@ -200,6 +200,18 @@ class StatusWriter:
         now = _timestamp(self.clock())
         self._update(lambda previous: {**previous, "phase": "Running", "lastSyncTime": now})
 
+    def mark_watching(self, *, event_time: datetime | None = None) -> None:
+        """Continuous mode: phase ``Running`` (the mapping is being watched), ``lastWatchEvent`` if given."""
+        stamp = _timestamp(event_time) if event_time is not None else None
+
+        def compute(previous: dict[str, Any]) -> dict[str, Any]:
+            status = {**previous, "phase": "Running"}
+            if stamp is not None:
+                status["lastWatchEvent"] = stamp
+            return status
+
+        self._update(compute)
+
     def write_report(self, report: SyncReport) -> None:
         """The status after a finished sync."""
         now = self.clock()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from drsyncer.config.effective import EffectiveMapping
+from drsyncer.controller import StatusWriter
 from drsyncer.kube.connect import connect_cluster
 from flows.data_stage import continuous_data_sync
 from flows.mapping_source import MappingSource, resolve_mapping
@@ -60,6 +62,44 @@ def _run_name() -> str:
     return f"continuous-{mapping}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
 
 
+class WatchStatus:
+    """Controller mode: keeps the NamespaceMapping at phase ``Running`` with a recent ``lastWatchEvent``.
+
+    ``lastWatchEvent`` is written at most every ``interval`` seconds, so a burst of events costs one
+    status write, not one per event. Without a status writer (file mode) it does nothing.
+    """
+
+    def __init__(self, writer: StatusWriter | None, *, interval: float = 5.0) -> None:
+        self.writer = writer
+        self.interval = interval
+        self._last_write = 0.0
+        self._lock = threading.Lock()
+
+    def running(self) -> None:
+        """Phase back to Running after a full sync (which writes Completed or Failed)."""
+        if self.writer is not None:
+            self.writer.mark_watching()
+
+    def forward(self, emit: Callable[[WatchEvent], None]) -> Callable[[WatchEvent], None]:
+        """``emit`` that also records the event time (throttled)."""
+
+        def emit_and_record(event: WatchEvent) -> None:
+            emit(event)
+            self._record()
+
+        return emit_and_record
+
+    def _record(self) -> None:
+        if self.writer is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_write < self.interval:
+                return
+            self._last_write = now
+        self.writer.mark_watching(event_time=datetime.now(UTC))
+
+
 @flow(name="continuous-sync", flow_run_name=_run_name, log_prints=False)
 def continuous_sync(
     mapping: str,
@@ -89,12 +129,13 @@ def continuous_sync(
     stop = _STOP_EVENTS.setdefault(mapping, threading.Event())
     stop.clear()
     events: queue.Queue[WatchEvent] = queue.Queue()
+    watching = WatchStatus(resolved.status)
     watchers = [
         KindWatcher(
             client=watch_client,
             resource=resource,
             namespace=effective.source_namespace,
-            emit=events.put,
+            emit=watching.forward(events.put),
             stop=stop,
             label_selector=label_selector_query(effective),
             timeout_seconds=watch_timeout_seconds,
@@ -107,6 +148,7 @@ def continuous_sync(
         state = namespace_sync(mapping=mapping, config=config, controller=controller, return_state=True)
         if not state.is_completed():
             logger.warning("full sync of %s did not complete: %s", effective.key, state.message)
+        watching.running()
 
     loop = ContinuousSync(
         watchers=watchers,

@@ -35,6 +35,8 @@ class ResolvedMapping:
     controller: KubeClient | None = None
     status_writer: Callable[[SyncReport], None] | None = None
     on_start: Callable[[], None] | None = None
+    status: StatusWriter | None = None
+    """The NamespaceMapping's status writer (controller mode)."""
 
 
 def resolve_mapping(source: MappingSource, name: str) -> ResolvedMapping:
@@ -48,6 +50,7 @@ def resolve_mapping(source: MappingSource, name: str) -> ResolvedMapping:
             controller=client,
             status_writer=writer.write_report,
             on_start=writer.mark_running,
+            status=writer,
         )
     if not source.config:
         raise UsageError("no configuration given", fix="pass CONFIG paths, or --from-cluster --kubeconfig K")

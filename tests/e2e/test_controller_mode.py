@@ -239,3 +239,40 @@ def test_missing_kubeconfig_secret_is_a_clear_error(
     error = json.loads(result.stdout)["error"]
     assert "ghost-kubeconfig" in error
     assert "does not exist" in error
+
+
+def test_continuous_mode_keeps_status_running_with_last_watch_event(
+    controller_world: dict[str, Any],
+    controller_cluster: FakeCluster,
+    controller_kubeconfig: Path,
+    source_cluster: FakeCluster,
+    dr_cluster: FakeCluster,
+    prefect_server: str,
+    tmp_path: Path,
+) -> None:
+    from tests.e2e.test_continuous import Running, configmap, poll
+
+    namespace = controller_world["namespace"]
+    _mapping(
+        controller_cluster, "live", namespace, replicationMode="Continuous", resourceTypes=["configmaps"]
+    )
+    running = Running(
+        "dr-syncer/live",
+        tmp_path / "unused.yaml",
+        controller={"kubeconfig": str(controller_kubeconfig), "context": "controller"},
+    )
+    try:
+        poll(lambda: dr_cluster.get("v1", "ConfigMap", "settings", namespace) is not None, timeout=60)
+        source_cluster.create(configmap("late", namespace, {"k": "v"}))
+        poll(lambda: dr_cluster.get("v1", "ConfigMap", "late", namespace) is not None, timeout=10)
+
+        def status() -> dict[str, Any]:
+            return controller_cluster.get(API, "NamespaceMapping", "live", "dr-syncer").get("status") or {}
+
+        poll(lambda: status().get("phase") == "Running" and "lastWatchEvent" in status(), timeout=10)
+    finally:
+        running.stop()
+    final = status()
+    synced = next(c for c in final["conditions"] if c["type"] == "Synced")
+    assert synced["status"] == "True"
+    assert final["lastSyncTime"]
