@@ -17,7 +17,10 @@ JSON contract (``drsyncer sync --output json``; documented in the README)::
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from drsyncer.config.effective import EffectiveMapping
 
 Action = Literal["create", "update", "unchanged", "prune", "skip"]
 Outcome = Literal["synced", "unchanged", "pruned", "skipped", "failed", "planned"]
@@ -106,6 +109,21 @@ class SyncReport:
     plan_only: bool = False
     deployment_scales: list[dict[str, Any]] = field(default_factory=list)
     """``{"name", "originalReplicas"}`` per synced Deployment (NamespaceMapping status)."""
+
+    @classmethod
+    def for_mapping(
+        cls, mapping: EffectiveMapping, *, started_at: str, plan_only: bool = False
+    ) -> SyncReport:
+        """An empty report for ``mapping`` (clusters and namespaces filled in)."""
+        return cls(
+            mapping=mapping.name,
+            source_cluster=mapping.source.name,
+            source_namespace=mapping.source_namespace,
+            destination_cluster=mapping.destination.name,
+            destination_namespace=mapping.destination_namespace,
+            started_at=started_at,
+            plan_only=plan_only,
+        )
 
     @property
     def counts(self) -> dict[str, int]:

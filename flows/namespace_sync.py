@@ -34,8 +34,7 @@ from drsyncer.report import ObjectOutcome, SyncReport
 from flows.data_stage import sync_pvc_data
 from flows.mapping_source import MappingSource, resolve_mapping
 from tasks.apply.applier import ApplyContext, kind_groups
-from tasks.plan.planner import PlanEntry
-from tasks.prepare import PreparedPlan
+from tasks.prepare import PreparedPlan, planned_outcome
 from tasks.pvc_data import ensure_limit
 from tasks.session import SyncSession, namespace_objects, open_session
 from tasks.sync_tasks import apply_kind, discover_kind, plan_sync
@@ -119,22 +118,14 @@ def run_sync(
     """
     logger = get_run_logger()
     started = time.monotonic()
-    report = SyncReport(
-        mapping=mapping.name,
-        source_cluster=mapping.source.name,
-        source_namespace=mapping.source_namespace,
-        destination_cluster=mapping.destination.name,
-        destination_namespace=mapping.destination_namespace,
-        started_at=_now(),
-        plan_only=plan_only,
-    )
+    report = SyncReport.for_mapping(mapping, started_at=_now(), plan_only=plan_only)
     session: SyncSession | None = None
     try:
         session = open_session(mapping, controller=controller_client)
         plan = _discover_and_plan(session)
         report.deployment_scales = deployment_scales(plan)
         if plan_only:
-            report.objects = [_planned(entry) for entry in plan.all_entries]
+            report.objects = [planned_outcome(entry) for entry in plan.all_entries]
         else:
             report.objects = _apply_plan(session, plan)
             if mapping.data_sync and data:
@@ -225,17 +216,6 @@ def deployment_scales(plan: PreparedPlan) -> list[dict[str, Any]]:
             original = 0
         scales.append({"name": entry.name, "originalReplicas": original})
     return scales
-
-
-def _planned(entry: PlanEntry) -> ObjectOutcome:
-    return ObjectOutcome(
-        kind=entry.kind,
-        name=entry.name,
-        action=entry.action,
-        status="planned" if entry.action not in ("skip",) else "skipped",
-        reason=entry.reason,
-        diff=[{"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff],
-    )
 
 
 def publish_report(report: SyncReport) -> None:

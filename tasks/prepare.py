@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.labels import FIELD_MANAGER
 from drsyncer.objects import KubeObject
+from drsyncer.report import ObjectOutcome
 from tasks.discover.listing import KindListing
 from tasks.filter.rules import filter_objects
 from tasks.mapping_contexts import filter_context, transform_context
@@ -81,3 +82,15 @@ def prepare_plan(
         desired_namespace(mapping, source_namespace), destination_namespace, prune=False
     )
     return PreparedPlan(namespace=namespace_entry, entries=entries + skipped)
+
+
+def planned_outcome(entry: PlanEntry) -> ObjectOutcome:
+    """A plan entry as a report line (status ``planned``, or ``skipped``), with its reason and diff."""
+    return ObjectOutcome(
+        kind=entry.kind,
+        name=entry.name,
+        action=entry.action,
+        status="skipped" if entry.action == "skip" else "planned",
+        reason=entry.reason,
+        diff=[{"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff],
+    )

@@ -25,7 +25,7 @@ from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr,
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import UsageError
 from drsyncer.prefect_env import apply_prefect_defaults
-from drsyncer.report import ObjectOutcome, SyncReport
+from drsyncer.report import SyncReport
 
 CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
 MAPPING_OPTION = typer.Option(
@@ -105,29 +105,11 @@ def _plan_one(config: list[Path], name: str, controller: dict[str, Any] | None) 
 
 def _plan_document(mapping: EffectiveMapping, entries: list[Any], *, duration: float) -> dict[str, Any]:
     """The plan in the report's JSON contract (``phase: Planned``), with each object's reason and diff."""
-    report = SyncReport(
-        mapping=mapping.name,
-        source_cluster=mapping.source.name,
-        source_namespace=mapping.source_namespace,
-        destination_cluster=mapping.destination.name,
-        destination_namespace=mapping.destination_namespace,
-        started_at="",
-        duration_seconds=duration,
-        plan_only=True,
-    )
-    report.objects = [
-        ObjectOutcome(
-            kind=entry.kind,
-            name=entry.name,
-            action=entry.action,
-            status="skipped" if entry.action == "skip" else "planned",
-            reason=entry.reason,
-            diff=[
-                {"path": d.path, "change": d.change, "before": d.before, "after": d.after} for d in entry.diff
-            ],
-        )
-        for entry in entries
-    ]
+    from tasks.prepare import planned_outcome
+
+    report = SyncReport.for_mapping(mapping, started_at="", plan_only=True)
+    report.duration_seconds = duration
+    report.objects = [planned_outcome(entry) for entry in entries]
     document = report.to_json()
     for item in document["objects"]:
         item.setdefault("reason", "")
