@@ -53,9 +53,7 @@ def mapping_data_sync(mapping: EffectiveMapping, mapping_key: str) -> list[PvcOu
     """
     session = open_session(mapping)
     try:
-        source_claims = _claim_names(session.source, mapping.source_namespace)
-        dr_claims = set(_claim_names(session.destination, mapping.destination_namespace))
-        outcomes = sync_pvc_data(session, [claim for claim in source_claims if claim in dr_claims])
+        outcomes = sync_pvc_data(session, shared_claims(session))
     finally:
         session.close()
     failed = [outcome for outcome in outcomes if outcome.status == "failed"]
@@ -71,8 +69,17 @@ def continuous_data_sync(mapping: EffectiveMapping) -> list[PvcOutcome]:
     return mapping_data_sync(mapping, mapping.key)
 
 
+def shared_claims(session: SyncSession) -> list[str]:
+    """PVCs of the session's source namespace that also exist in its destination namespace."""
+    mapping = session.mapping
+    return sorted(
+        set(_claim_names(session.source, mapping.source_namespace))
+        & set(_claim_names(session.destination, mapping.destination_namespace))
+    )
+
+
 def _claim_names(client: KubeClient, namespace: str) -> list[str]:
     items, _ = client.list(
         object_path(group="", version="v1", plural="persistentvolumeclaims", namespace=namespace)
     )
-    return sorted(str(item["metadata"]["name"]) for item in items)
+    return [str(item["metadata"]["name"]) for item in items]

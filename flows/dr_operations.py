@@ -38,9 +38,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from drsyncer.config.effective import EffectiveMapping
-from drsyncer.kube.client import KubeClient, object_path
-from drsyncer.objects import object_name
-from flows.data_stage import sync_pvc_data
+from flows.data_stage import shared_claims, sync_pvc_data
 from flows.mapping_source import MappingSource, resolve_mapping
 from flows.namespace_sync import publish_report, run_sync
 from tasks.dr.dr_tasks import (
@@ -137,28 +135,19 @@ def operation_steps(
 
 
 def reverse_mapping(mapping: EffectiveMapping) -> EffectiveMapping:
-    """``mapping`` with its roles swapped: DR is the source, the source the destination (failback data)."""
+    """``mapping`` with its roles swapped: DR is the source, the source the destination (failback data).
+
+    The reversed copy uses the reverse key set, ``<dr>-to-<source>`` (``drsyncer keys generate`` makes
+    it), so it no longer names the forward ClusterMapping.
+    """
     return dataclasses.replace(
         mapping,
         source=mapping.destination,
         destination=mapping.source,
         source_namespace=mapping.destination_namespace,
         destination_namespace=mapping.source_namespace,
+        cluster_mapping=None,
     )
-
-
-def _claims(client: KubeClient, namespace: str) -> set[str]:
-    path = object_path(group="", version="v1", plural="persistentvolumeclaims", namespace=namespace)
-    items, _ = client.list(path)
-    return {object_name(item) for item in items}
-
-
-def shared_claims(session: SyncSession) -> list[str]:
-    """PVCs of the session's source namespace that also exist in its destination namespace."""
-    mapping = session.mapping
-    source = _claims(session.source, mapping.source_namespace)
-    destination = _claims(session.destination, mapping.destination_namespace)
-    return sorted(source & destination)
 
 
 @task(name="dr-copy-data", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)

@@ -65,10 +65,21 @@ def credentials_for(mapping: EffectiveMapping, key_dir: Path) -> ControlCredenti
         if not path.is_file():
             raise DataSyncError(
                 f"PVC data sync of mapping {mapping.name!r} needs {path}, which does not exist",
-                fix=f"run `drsyncer keys generate --cluster-mapping {key_set_name(mapping)}` and install the "
-                "agents, or set DRSYNCER_KEY_DIR to where the keys are",
+                fix=_keys_fix(mapping),
             )
     return credentials
+
+
+def _keys_fix(mapping: EffectiveMapping) -> str:
+    if mapping.cluster_mapping:
+        command = f"drsyncer keys generate --cluster-mapping {key_set_name(mapping)}"
+    else:
+        command = (
+            "drsyncer keys generate --cluster-mapping NAME for the ClusterMapping between "
+            f"{mapping.source.name} and {mapping.destination.name} (it also makes the reverse key set "
+            f"{key_set_name(mapping)} used by failback)"
+        )
+    return f"run `{command}`, then `drsyncer agent install` for both clusters; or set DRSYNCER_KEY_DIR"
 
 
 def _ssh_port(mapping: EffectiveMapping, *, source: bool) -> int:
