@@ -126,7 +126,7 @@ def build_deployment_specs(
     cluster_mappings: bool = True,
 ) -> list[DeploymentSpec]:
     """One spec per NamespaceMapping (and per ClusterMapping), in configuration order."""
-    duplicated = {name for name, count in Counter(m.name for m in config.mappings).items() if count > 1}
+    duplicated = _duplicated_names(config)
     specs = [
         _mapping_spec(
             mapping,
@@ -140,6 +140,19 @@ def build_deployment_specs(
     if cluster_mappings:
         specs.extend(_cluster_mapping_specs(config, reference))
     return specs
+
+
+def _duplicated_names(config: Config) -> set[str]:
+    return {name for name, count in Counter(m.name for m in config.mappings).items() if count > 1}
+
+
+def deployment_name(config: Config, mapping: EffectiveMapping) -> str:
+    """The full name (``flow/deployment``) of the deployment that runs ``mapping``."""
+    flow_name = "continuous-sync" if mapping.mode == ReplicationMode.Continuous else "namespace-sync"
+    name = (
+        f"{mapping.namespace}-{mapping.name}" if mapping.name in _duplicated_names(config) else mapping.name
+    )
+    return f"{flow_name}/{name}"
 
 
 def _mapping_spec(

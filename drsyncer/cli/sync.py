@@ -13,6 +13,8 @@ JSON document (one report object for one mapping, a list for several) and logs g
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -151,12 +153,21 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+VIA_DEPLOYMENT_OPTION = typer.Option(
+    False,
+    "--via-deployment",
+    help="Trigger the mapping's deployment on the Prefect server (PREFECT_API_URL; served by `drsyncer "
+    "serve` or a worker) and wait for the run, instead of running the flow in this process.",
+)
+
+
 def sync(
     config: list[Path] | None = CONFIG_ARGUMENT,
     mapping: list[str] | None = MAPPING_OPTION,
     from_cluster: bool = FROM_CLUSTER_OPTION,
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT_OPTION,
+    via_deployment: bool = VIA_DEPLOYMENT_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Run the sync flow now for one mapping (--mapping) or every mapping of CONFIG."""
@@ -164,6 +175,13 @@ def sync(
         controller = _controller(from_cluster, kubeconfig, context)
         names = _selected(config, mapping, controller)
         paths = [] if controller is not None else config_paths(config)
+        if via_deployment:
+            if controller is not None:
+                raise UsageError(
+                    "--via-deployment works with CONFIG paths", fix="run the deployment from the Prefect UI"
+                )
+            _sync_via_deployments(paths, names, output)
+            return
     apply_prefect_defaults()
     documents = []
     for name in names:
@@ -223,3 +241,56 @@ def _print_report(document: dict[str, Any]) -> None:
     if document.get("error"):
         stdout.print("  [red]error:[/] ", end="", highlight=False)
         stdout.print(str(document["error"]), markup=False, highlight=False)
+
+
+def _sync_via_deployments(paths: list[Path], names: list[str], output: OutputFormat) -> None:
+    """Trigger each mapping's deployment and wait; print a summary per run (the full report is the run's
+    artifact). Exit 1 when a run did not complete."""
+    import os
+
+    from deployments.builder import deployment_name
+    from drsyncer.config.loader import load_config
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise UsageError(
+            "--via-deployment needs a Prefect server",
+            fix="set PREFECT_API_URL to the server where `drsyncer serve` or `drsyncer deploy` registered "
+            "the deployments",
+        )
+    apply_prefect_defaults()
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    config = load_config(paths)
+    summaries = []
+    for name in names:
+        mapping = config.mapping(name)
+        deployment = deployment_name(config, mapping)
+        if output != OutputFormat.json:
+            stderr.print(f"[bold]triggering[/] {deployment} and waiting for the run ...", highlight=False)
+        run = run_deployment(name=deployment, timeout=None)
+        if not isinstance(run, FlowRun):  # pragma: no cover - only in an async context
+            raise UsageError("--via-deployment cannot run inside an event loop", fix="run it from a shell")
+        state = run.state
+        summary: dict[str, Any] = {
+            "mapping": mapping.name,
+            "deployment": deployment,
+            "flowRunId": str(run.id),
+            "flowRunName": run.name,
+            "phase": "Completed" if state is not None and state.is_completed() else "Failed",
+            "state": state.name if state is not None else "Unknown",
+            "message": state.message if state is not None else "",
+        }
+        with contextlib.suppress(ValueError):
+            summary.update(json.loads(summary["message"] or ""))
+        summaries.append(summary)
+    if output == OutputFormat.json:
+        print_json(summaries[0] if len(summaries) == 1 else summaries)
+    else:
+        for item in summaries:
+            stdout.print(
+                f"{item['mapping']}: run {item['flowRunName']} {item['state']}: {item['message']}",
+                highlight=False,
+            )
+    if any(item["phase"] != "Completed" for item in summaries):
+        raise typer.Exit(1)

@@ -240,6 +240,22 @@ def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_
     assert first[1] <= second[0], "two runs of one mapping overlapped"
     assert dr_cluster.get("v1", "ConfigMap", "app", namespace) is not None
 
+    drsyncer = str(Path(sys.executable).parent / "drsyncer")
+    via = subprocess.run(
+        [drsyncer, "sync", str(config), "--mapping", f"{namespace}-manual", "--via-deployment", "-o", "json"],
+        cwd=REPO,
+        env=prefect_api_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert via.returncode == 0, via.stderr[-2000:]
+    triggered = json.loads(via.stdout)
+    assert triggered["deployment"] == f"namespace-sync/{namespace}-manual"
+    assert triggered["phase"] == "Completed"
+    assert triggered["counts"]["failed"] == 0
+
     paused = _read(f"namespace-sync/{namespace}-paused")
     assert paused.paused
     assert _runs(paused.id) == []
