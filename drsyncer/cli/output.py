@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from drsyncer.errors import ConfigError, DrSyncerError
-
-T = TypeVar("T")
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -65,10 +63,3 @@ def user_errors() -> Iterator[None]:
         yield
     except DrSyncerError as error:
         fail(error)
-
-
-def guarded(function: Callable[[], T]) -> T:
-    """Call ``function`` inside :func:`user_errors`."""
-    with user_errors():
-        return function()
-    raise AssertionError("unreachable")  # pragma: no cover
