@@ -19,6 +19,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from drsyncer.cli.config_paths import config_paths
 from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr, stdout, user_errors
 from drsyncer.config.durations import Duration
 from drsyncer.errors import UsageError
@@ -56,13 +57,11 @@ def _seconds(text: str, option: str) -> float:
 
 
 def _mapping_key(config: list[Path] | None, mapping: str | None) -> str:
-    if not config:
-        raise UsageError("no CONFIG given", fix="pass configuration files or directories")
     if not mapping:
         raise UsageError("--mapping is required", fix="name the NamespaceMapping, e.g. --mapping app-dr")
     from drsyncer.config.loader import load_config
 
-    return load_config(config).mapping(mapping).key
+    return load_config(config_paths(config)).mapping(mapping).key
 
 
 def _dry_run(operation: str, key: str, *, data: bool, yes: bool, force: bool, copy_back: bool = True) -> None:
@@ -117,7 +116,7 @@ def stage(
         return
     from flows.dr_operations import stage as stage_flow
 
-    paths = [str(path) for path in config or []]
+    paths = [str(path) for path in config_paths(config)]
     _run(
         lambda: stage_flow(mapping=key, config=paths, migrate_pvc_data=migrate_pvc_data, return_state=True),
         output,
@@ -151,7 +150,7 @@ def cutover(
         return
     from flows.dr_operations import cutover as cutover_flow
 
-    paths = [str(path) for path in config or []]
+    paths = [str(path) for path in config_paths(config)]
     _run(
         lambda: cutover_flow(
             mapping=key,
@@ -195,7 +194,7 @@ def failback(
         return
     from flows.dr_operations import failback as failback_flow
 
-    paths = [str(path) for path in config or []]
+    paths = [str(path) for path in config_paths(config)]
     _run(
         lambda: failback_flow(
             mapping=key,

@@ -99,11 +99,11 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
         annotation = _unwrap(annotation, part)
         if annotation is None:
             return None
-    annotation = _strip(annotation)
+    annotation = strip_optional(annotation)
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
-def _strip(annotation: Any) -> Any:
+def strip_optional(annotation: Any) -> Any:
     """Remove Annotated and Optional wrappers."""
     while True:
         origin = get_origin(annotation)
@@ -119,7 +119,7 @@ def _strip(annotation: Any) -> Any:
 
 
 def _unwrap(annotation: Any, part: Any) -> Any:
-    annotation = _strip(annotation)
+    annotation = strip_optional(annotation)
     origin = get_origin(annotation)
     if origin in (list, tuple) and isinstance(part, int):
         return get_args(annotation)[0]

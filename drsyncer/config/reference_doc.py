@@ -13,13 +13,14 @@ import sys
 import types
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from drsyncer.config.crds import MODELS
 from drsyncer.config.durations import Duration
+from drsyncer.config.problems import strip_optional
 from drsyncer.settings import Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -35,7 +36,7 @@ def field_rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str,
         )
         nested = _nested_model(info.annotation)
         if nested is not None:
-            suffix = "[]" if get_origin(_strip(info.annotation)) is list else ""
+            suffix = "[]" if get_origin(strip_optional(info.annotation)) is list else ""
             rows.extend(field_rows(nested, path + suffix))
     return rows
 
@@ -71,29 +72,15 @@ def _replace(text: str, marker: str, body: str) -> str:
     return pattern.sub(lambda match: match.group(1) + body + "\n" + match.group(2), text)
 
 
-def _strip(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            options = [arg for arg in get_args(annotation) if arg is not type(None)]
-            if len(options) != 1:
-                return annotation
-            annotation = options[0]
-        else:
-            return annotation
-
-
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    annotation = _strip(annotation)
+    annotation = strip_optional(annotation)
     if get_origin(annotation) is list:
-        annotation = _strip(get_args(annotation)[0])
+        annotation = strip_optional(get_args(annotation)[0])
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
 def _type_name(annotation: Any) -> str:
-    annotation = _strip(annotation)
+    annotation = strip_optional(annotation)
     origin = get_origin(annotation)
     if origin is list:
         return f"list of {_type_name(get_args(annotation)[0])}"

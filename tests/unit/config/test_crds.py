@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel
 
 from drsyncer.config.crds import CRD_DIR, MODELS, render
-from drsyncer.config.problems import _strip  # the same unwrapping the error messages use
+from drsyncer.config.problems import strip_optional  # the same unwrapping the error messages use
 
 FILES = {
     "RemoteCluster": "remoteclusters",
@@ -81,7 +81,7 @@ def model_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
     for name, info in model.model_fields.items():
         path = f"{prefix}.{info.alias or name}" if prefix else (info.alias or name)
         paths.add(path)
-        annotation = _strip(info.annotation)
+        annotation = strip_optional(info.annotation)
         args = getattr(annotation, "__args__", ())
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             paths |= model_paths(annotation, path)
