@@ -185,9 +185,11 @@ def sync(
     apply_prefect_defaults()
     documents = []
     for name in names:
-        if output != OutputFormat.json:
-            stderr.print(f"[bold]syncing[/] {name} ...", highlight=False)
-        documents.append(_sync_one(paths, name, controller))
+        if output == OutputFormat.json or not stderr.is_terminal:
+            documents.append(_sync_one(paths, name, controller))
+            continue
+        with stderr.status(f"syncing {name}: discover → plan → apply → PVC data ...", spinner="dots"):
+            documents.append(_sync_one(paths, name, controller))
     if output == OutputFormat.json:
         print_json(documents[0] if len(documents) == 1 else documents)
     else:
