@@ -210,8 +210,8 @@ class SshTransport:
     identity_file: str
     known_hosts_file: str
     connect_timeout_seconds: int = 10
-    server_alive_interval_seconds: int = 15
-    server_alive_count_max: int = 4
+    server_alive_interval_seconds: int = 5
+    server_alive_count_max: int = 3
     ciphers: tuple[str, ...] = DEFAULT_CIPHERS
     ssh_binary: str = "ssh"
 

@@ -15,7 +15,7 @@ again the retry completes and the trees are identical. Everything is torn down i
 
 How a partition is noticed (measured here): **not** by rsync's ``--timeout`` on the pulling side — the
 generator's keep-alive writes into ssh's pipe count as I/O, so rsync waits as long as ssh does — but by
-ssh's ``ServerAliveInterval`` x ``ServerAliveCountMax`` (15 s x 4 in ``tasks/data/rsync_command.py``), after
+ssh's ``ServerAliveInterval`` x ``ServerAliveCountMax`` (5 s x 3 in ``tasks/data/rsync_command.py``), after
 which ssh exits 255 and rsync exits 12 (transient). To stay fast, the DR agent's control program gets an
 ``--ssh`` wrapper that puts ``ServerAliveInterval=1``, ``ServerAliveCountMax=2`` first on ssh's command
 line (ssh takes the first value of an option); everything else is the product's own argv.
