@@ -17,6 +17,7 @@ from typing import Any
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import FakeCluster, NodeSpec
 from drsyncer.sandbox.agents import AgentSet, cluster_port, start_cluster_agents
+from drsyncer.sandbox.config_files import remote_cluster_yaml
 
 NAMESPACE = "shop"
 MAPPING = "shop"
@@ -86,29 +87,11 @@ def start_clusters(workdir: Path) -> DemoClusters:
 
 def demo_config(*, source_port: int, dr_port: int) -> str:
     """The demo's configuration: two RemoteClusters in file mode, one ClusterMapping, one mapping."""
+    source = remote_cluster_yaml("source", "source.kubeconfig", ssh_port=source_port)
+    dr = remote_cluster_yaml("dr", "dr.kubeconfig", ssh_port=dr_port)
     return f"""\
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata:
-  name: source
-spec:
-  kubeconfig: {{path: source.kubeconfig, context: source}}
-  pvcSync:
-    enabled: true
-    ssh: {{port: {source_port}}}
-    addressType: InternalIP
----
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata:
-  name: dr
-spec:
-  kubeconfig: {{path: dr.kubeconfig, context: dr}}
-  pvcSync:
-    enabled: true
-    ssh: {{port: {dr_port}}}
-    addressType: InternalIP
----
+{source}---
+{dr}---
 apiVersion: dr-syncer.io/v1alpha1
 kind: ClusterMapping
 metadata:

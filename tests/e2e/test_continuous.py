@@ -21,6 +21,7 @@ from kubernetes import client
 
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import FakeCluster
+from drsyncer.sandbox.config_files import remote_cluster_yaml
 
 CHANGE_DEADLINE = 5.0
 
@@ -41,16 +42,8 @@ def write_config(
     path = directory / f"{name}.yaml"
     path.write_text(
         f"""
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: source}}
-spec: {{kubeconfig: {{path: {source_kubeconfig}, context: source}}}}
----
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: dr}}
-spec: {{kubeconfig: {{path: {dr_kubeconfig}, context: dr}}}}
----
+{remote_cluster_yaml("source", source_kubeconfig)}---
+{remote_cluster_yaml("dr", dr_kubeconfig)}---
 apiVersion: dr-syncer.io/v1alpha1
 kind: NamespaceMapping
 metadata: {{name: {name}}}

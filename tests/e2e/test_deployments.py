@@ -29,6 +29,7 @@ from kubernetes.client import ApiClient, CustomObjectsApi
 from deployments.builder import MappingReference, build_deployment_specs, to_runner_deployment
 from drsyncer.config.loader import load_config
 from drsyncer.sandbox import FakeCluster
+from drsyncer.sandbox.config_files import remote_cluster_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "deployments" / "examples" / "file-mode"
@@ -104,16 +105,8 @@ def _write_config(directory: Path, source_kubeconfig: Path, dr_kubeconfig: Path,
     path = directory / "serve.yaml"
     path.write_text(
         f"""
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: source}}
-spec: {{kubeconfig: {{path: {source_kubeconfig}, context: source}}}}
----
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: dr}}
-spec: {{kubeconfig: {{path: {dr_kubeconfig}, context: dr}}}}
----
+{remote_cluster_yaml("source", source_kubeconfig)}---
+{remote_cluster_yaml("dr", dr_kubeconfig)}---
 apiVersion: dr-syncer.io/v1alpha1
 kind: NamespaceMapping
 metadata: {{name: {namespace}-manual}}

@@ -438,17 +438,11 @@ def data_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataClus
 
 def _data_config(clusters: DataClusters, namespace: str, path: Path) -> Path:
     from drsyncer.sandbox.agents import cluster_port
+    from drsyncer.sandbox.config_files import remote_cluster_yaml
 
     def remote(name: str) -> str:
-        port = cluster_port(clusters.agents, name)
-        return f"""\
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: {name}}}
-spec:
-  kubeconfig: {{path: {clusters.workdir / f"{name}.kubeconfig"}, context: {name}}}
-  pvcSync: {{enabled: true, ssh: {{port: {port}}}, addressType: InternalIP}}
-"""
+        kubeconfig = clusters.workdir / f"{name}.kubeconfig"
+        return remote_cluster_yaml(name, kubeconfig, ssh_port=cluster_port(clusters.agents, name))
 
     path.write_text(
         f"""{remote("source")}---

@@ -21,6 +21,7 @@ from drsyncer.demo import DemoClusters, start_clusters
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import FakeCluster
 from drsyncer.sandbox.agents import cluster_port
+from drsyncer.sandbox.config_files import remote_cluster_yaml
 from flows.namespace_sync import namespace_sync
 
 PLACEHOLDER_LABEL = "app.kubernetes.io/component"
@@ -135,20 +136,8 @@ def world(
     config = tmp_path / "config.yaml"
     config.write_text(
         f"""\
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: source}}
-spec:
-  kubeconfig: {{path: {workdir / "source.kubeconfig"}, context: source}}
-  pvcSync: {{enabled: true, ssh: {{port: {source_port}}}, addressType: InternalIP}}
----
-apiVersion: dr-syncer.io/v1alpha1
-kind: RemoteCluster
-metadata: {{name: dr}}
-spec:
-  kubeconfig: {{path: {workdir / "dr.kubeconfig"}, context: dr}}
-  pvcSync: {{enabled: true, ssh: {{port: {dr_port}}}, addressType: InternalIP}}
----
+{remote_cluster_yaml("source", workdir / "source.kubeconfig", ssh_port=source_port)}---
+{remote_cluster_yaml("dr", workdir / "dr.kubeconfig", ssh_port=dr_port)}---
 apiVersion: dr-syncer.io/v1alpha1
 kind: ClusterMapping
 metadata: {{name: source-to-dr}}
