@@ -34,8 +34,8 @@ from drsyncer.report import ObjectOutcome, SyncReport
 from flows.data_stage import sync_pvc_data
 from flows.mapping_source import MappingSource, resolve_mapping
 from tasks.apply.applier import ApplyContext, kind_groups
+from tasks.concurrency_limits import holding, limit_name
 from tasks.prepare import PreparedPlan, planned_outcome
-from tasks.pvc_data import ensure_limit
 from tasks.session import SyncSession, namespace_objects, open_session
 from tasks.sync_tasks import apply_kind, discover_kind, plan_sync
 
@@ -101,11 +101,7 @@ def mapping_lock(mapping: EffectiveMapping, *, plan_only: bool) -> Iterator[None
     if plan_only:
         yield
         return
-    from prefect.concurrency.sync import concurrency
-
-    name = re.sub(r"[^a-z0-9-]+", "-", f"dr-syncer-mapping-{mapping.key}".lower())
-    ensure_limit(name, 1)
-    with concurrency(name, occupy=1, strict=True):
+    with holding(limit_name("dr-syncer-mapping", mapping.namespace, mapping.name), limit=1):
         yield
 
 

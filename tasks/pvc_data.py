@@ -16,7 +16,6 @@ Credentials: the controller's control key and known_hosts for the mapping's Clus
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DataSyncError, DrSyncerError
 from drsyncer.report import PvcOutcome
+from tasks.concurrency_limits import holding, limit_name
 from tasks.data.endpoints import PlaceholderSettings, volume_endpoint
 from tasks.data.retry import RetryPolicy
 from tasks.data.rsync_command import RsyncOptions
@@ -199,24 +199,16 @@ def sync_claim(
     return outcome
 
 
-def _limit_name(prefix: str, *parts: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", "-".join((prefix, *parts)).lower()).strip("-")
-
-
 @task(name="pvc-data", task_run_name="pvc-data-{claim}", cache_policy=NO_CACHE)
 def pvc_data(
     session: SyncSession, claim: str, credentials: ControlCredentials, settings: DataStageSettings
 ) -> PvcOutcome:
     """Sync one PVC's data, holding a per-cluster rsync slot and the claim's own lock."""
-    from prefect.concurrency.sync import concurrency
-
     logger = get_run_logger()
     mapping = session.mapping
-    cluster_slot = _limit_name("dr-syncer-rsync", mapping.destination.name)
-    claim_lock = _limit_name("dr-syncer-pvc", mapping.destination.name, mapping.destination_namespace, claim)
-    ensure_limit(cluster_slot, settings.pvc_concurrency)
-    ensure_limit(claim_lock, 1)
-    with concurrency(cluster_slot, occupy=1, strict=True), concurrency(claim_lock, occupy=1, strict=True):
+    cluster_slot = limit_name("dr-syncer-rsync", mapping.destination.name)
+    claim_lock = limit_name("dr-syncer-pvc", mapping.destination.name, mapping.destination_namespace, claim)
+    with holding(cluster_slot, limit=settings.pvc_concurrency), holding(claim_lock, limit=1):
         outcome = sync_claim(session, claim, credentials, placeholder=settings.placeholder, log=logger.info)
     if outcome.status == "failed":
         logger.warning("PVC %s failed: %s", claim, outcome.error)
@@ -229,23 +221,3 @@ def pvc_data(
             outcome.duration_seconds,
         )
     return outcome
-
-
-def ensure_limit(name: str, limit: int) -> None:
-    """Create the global concurrency limit ``name`` with ``limit`` slots if it does not exist."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-            return
-        except ObjectNotFound:
-            pass
-        try:
-            client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=name, limit=max(1, limit))
-            )
-        except ObjectAlreadyExists:
-            return
