@@ -18,9 +18,15 @@ arrives in ``SSH_ORIGINAL_COMMAND`` and is treated as data, never given to a she
          "allowEmptySource": false, "timeoutSeconds": 86400,
          "verify": null | {"mode": "full"} | {"mode": "sample", "samplePercent": 10, "seed": "..."}}
 
-    Paths are relative to the pods directory of their side (the source agent's ``rrsync -ro`` root, this
-    agent's ``--pods-dir``). The destination must already exist and resolve (symlinks followed) inside
-    ``--pods-dir``. Before syncing into a non-empty destination, the empty-source guard lists the
+    Paths are relative to the pods directory of their side and must be exactly PersistentVolume mount
+    paths (``tasks/data/volume_paths.py``). The source side is checked again by the pull key's gate on
+    the source agent. The destination must exist, have no symlink in any component, be a mount point,
+    and is pinned as a descriptor for the whole pull: rsync writes into ``/proc/self/fd/N``
+    (``agent/volume_dir.py``), so a swap of the path mid-pull cannot redirect it. The source host must
+    be an IP address inside ``--source-cidr`` (when given) and the port ``--source-port`` (when given):
+    the control key cannot make this agent connect anywhere else. Failures to connect to the source are
+    one normalised message, whatever the cause (refused, unreachable, not ssh).
+    Before syncing into a non-empty destination, the empty-source guard lists the
     source's top level (``tasks/data/safety.py``; one extra ssh login, skipped when the destination is
     empty). An ssh ControlMaster shared with the rsync was measured slower for large transfers.
     rsync then runs as an argv list built by ``tasks/data/rsync_command.py``
@@ -31,10 +37,15 @@ arrives in ``SSH_ORIGINAL_COMMAND`` and is treated as data, never given to a she
     lines are streamed instead.
     One pull per destination at a time (an exclusive ``flock`` on the destination directory).
 ``checksum <path>``
-    One JSON line per regular file under ``<path>``: ``{"path", "size", "sha256"}``, sorted by path;
-    symlinks are not followed.
+    One JSON line per regular file under ``<path>`` (a volume, checked like the destination):
+    ``{"path", "size", "sha256"}``, sorted by path. Every directory and file is opened relative to the
+    pinned volume descriptor with ``O_NOFOLLOW``: a symlink, also one swapped in after the listing, is
+    never followed.
 ``df <path>``
     One JSON line: ``{"path", "totalBytes", "usedBytes", "freeBytes", "entries"}``.
+
+Every request is bounded (command size, JSON depth, numbers finite and in range, path lengths); any
+failure this program did not foresee is one line on stderr and exit 65, never a traceback.
 
 Exit codes:
 
@@ -45,7 +56,8 @@ Exit codes:
 255   ``pull``: the ssh from this agent to the source agent failed (connection, auth or host key;
       stderr says which)
 64    usage: unknown verb or missing argument
-65    invalid request: bad JSON, host, port or path, a refused rsync option, a path outside the pods dir
+65    invalid request: bad JSON, host, port or path, a refused rsync option, a path that is not a mounted
+      PV without symlinks, a source outside the configured port/networks; any unexpected error
 66    a path does not exist (destination, checksum/df target, or the source volume)
 69    rsync or ssh is not installed where this program was told to find it
 75    temporary: another pull into the same destination is running
@@ -59,19 +71,24 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
+import io
+import ipaddress
 import json
+import math
 import os
 import select
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.volume_dir import PROC_MOUNTINFO, PinnedDir, VolumeDirError, open_volume_dir
 from tasks.data.rsync_command import (
     RsyncOptions,
     SshTransport,
@@ -80,10 +97,10 @@ from tasks.data.rsync_command import (
     rsync_pull_argv,
     validate_host,
     validate_port,
-    validate_relative_path,
 )
-from tasks.data.safety import EmptySourceRefusedError, check_empty_source, count_entries, parse_list_only
+from tasks.data.safety import EmptySourceRefusedError, check_empty_source, parse_list_only
 from tasks.data.verification import choose_sample
+from tasks.data.volume_paths import VolumePathError, validate_volume_path
 
 VERSION = "1"
 EXIT_OK = 0
@@ -95,7 +112,25 @@ EXIT_BUSY = 75
 EXIT_REFUSED = 77
 EXIT_TIMEOUT = 124
 MAX_COMMAND_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 8
+MAX_TIMEOUT_SECONDS = 7 * 86400
+MAX_BANDWIDTH_KBPS = 100 * 1024 * 1024
 FLUSH_INTERVAL_SECONDS = 0.25
+CONNECTION_ERROR_MARKERS = (
+    "ssh: connect to host",
+    "ssh: Could not resolve",
+    "kex_exchange_identification",
+    "banner exchange",
+    "Connection closed by",
+    "Connection reset by",
+    "Connection timed out during banner exchange",
+    "ssh_exchange_identification",
+    "Bad packet length",
+    "ssh_dispatch_run_fatal",
+    "Connection refused",
+)
+"""ssh's own words for "could not talk ssh to that address": replaced by one message, so the control key
+cannot use this agent to tell a closed port from a non-ssh service (a port scanner)."""
 
 
 class ControlError(Exception):
@@ -116,24 +151,12 @@ def _emit(document: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def resolve_inside(pods_dir: Path, path: str) -> Path:
-    """Resolve ``path`` (relative to ``pods_dir``, or absolute) and require it to stay inside ``pods_dir``."""
-    if not path or "\x00" in path or "\n" in path:
-        raise ControlError(EXIT_INVALID, f"invalid path {path!r}")
-    candidate = Path(path)
-    if ".." in candidate.parts:
-        raise ControlError(EXIT_INVALID, f"path {path!r} contains '..'")
-    root = pods_dir.resolve()
-    full = candidate if candidate.is_absolute() else root / candidate
+def _volume(config: argparse.Namespace, path: object) -> PinnedDir:
+    """Open a PV mount path below ``--pods-dir``: exact shape, no symlinks, a mount point, pinned."""
     try:
-        resolved = full.resolve(strict=True)
-    except (FileNotFoundError, NotADirectoryError):
-        raise ControlError(EXIT_NOT_FOUND, f"path {path!r} does not exist") from None
-    if resolved != root and root not in resolved.parents:
-        raise ControlError(EXIT_INVALID, f"path {path!r} resolves outside the pods directory")
-    if resolved == root:
-        raise ControlError(EXIT_INVALID, f"path {path!r} is the pods directory itself, not a volume")
-    return resolved
+        return open_volume_dir(str(config.pods_dir), path, mountinfo=config.mountinfo)
+    except VolumeDirError as error:
+        raise ControlError(EXIT_NOT_FOUND if error.missing else EXIT_INVALID, str(error)) from None
 
 
 # --- verbs -------------------------------------------------------------------------------------------
@@ -152,39 +175,66 @@ def probe(config: argparse.Namespace) -> int:
 
 
 def checksum(config: argparse.Namespace, argument: str) -> int:
-    """sha256 of every regular file below the path, one JSON line each."""
-    base = resolve_inside(config.pods_dir, argument)
-    if not base.is_dir():
-        raise ControlError(EXIT_INVALID, f"path {argument!r} is not a directory")
-    files: list[tuple[str, Path]] = []
-    for directory, dirnames, filenames in os.walk(base, followlinks=False):
-        dirnames.sort()
-        for name in filenames:
-            full = Path(directory) / name
-            if full.is_file() and not full.is_symlink():
-                files.append((str(full.relative_to(base)), full))
-    for relative, full in sorted(files):
-        digest = hashlib.sha256()
-        with full.open("rb") as handle:
-            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
-                digest.update(chunk)
-        _emit({"path": relative, "size": full.stat().st_size, "sha256": digest.hexdigest()})
+    """sha256 of every regular file below the volume, one JSON line each, sorted by path."""
+    volume = _volume(config, argument)
+    entries: list[tuple[str, int, str]] = []
+    try:
+        for directory, dirnames, filenames, directory_fd in os.fwalk(
+            ".", dir_fd=volume.fd, follow_symlinks=False
+        ):
+            dirnames.sort()
+            for name in filenames:
+                measured = _hash_file(directory_fd, name)
+                if measured is not None:
+                    entries.append((os.path.normpath(os.path.join(directory, name)), *measured))
+    finally:
+        volume.close()
+    for relative, size, digest in sorted(entries):
+        _emit({"path": relative, "size": size, "sha256": digest})
     return EXIT_OK
 
 
+def _hash_file(directory_fd: int, name: str) -> tuple[int, str] | None:
+    """Size and sha256 of a regular file opened with ``O_NOFOLLOW`` relative to its directory; else None.
+
+    A name swapped for a symlink (ELOOP), a FIFO (``O_NONBLOCK``: no hang) or anything but a regular
+    file after the directory was listed is skipped, never followed.
+    """
+    try:
+        handle = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory_fd
+        )
+    except OSError:
+        return None
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := os.read(handle, 1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        return size, digest.hexdigest()
+    finally:
+        os.close(handle)
+
+
 def disk_free(config: argparse.Namespace, argument: str) -> int:
-    """Capacity and usage of the filesystem holding the path."""
-    base = resolve_inside(config.pods_dir, argument)
-    stats = os.statvfs(base)
+    """Capacity and usage of the filesystem holding the volume."""
+    volume = _volume(config, argument)
+    try:
+        stats = os.fstatvfs(volume.fd)
+        entries = len(os.listdir(volume.fd))
+    finally:
+        volume.close()
     total = stats.f_blocks * stats.f_frsize
-    free = stats.f_bavail * stats.f_frsize
-    entries = count_entries(str(base)) if base.is_dir() else 0
     _emit(
         {
             "path": argument,
             "totalBytes": total,
             "usedBytes": total - stats.f_bfree * stats.f_frsize,
-            "freeBytes": free,
+            "freeBytes": stats.f_bavail * stats.f_frsize,
             "entries": entries,
         }
     )
@@ -192,16 +242,11 @@ def disk_free(config: argparse.Namespace, argument: str) -> int:
 
 
 def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
-    try:
-        request = json.loads(argument)
-    except json.JSONDecodeError as error:
-        raise ControlError(EXIT_INVALID, f"pull request is not JSON: {error}") from None
-    if not isinstance(request, dict):
-        raise ControlError(EXIT_INVALID, "pull request must be a JSON object")
+    request = _load_json(argument)
     known = {"source", "destination", "options", "allowEmptySource", "timeoutSeconds", "verify"}
     unknown = set(request) - known
     if unknown:
-        raise ControlError(EXIT_INVALID, f"pull request has unknown fields {sorted(unknown)}")
+        raise ControlError(EXIT_INVALID, f"pull request has unknown fields {sorted(unknown)[:5]}")
     source = request.get("source")
     destination = request.get("destination")
     if not isinstance(source, dict) or not isinstance(destination, dict):
@@ -210,42 +255,109 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise ControlError(EXIT_INVALID, "'options' must be an object")
     try:
-        validate_host(source.get("host", ""))
-        validate_port(source.get("port"))
-        validate_relative_path(source.get("path", ""))
+        host = _allowed_host(config, source.get("host", ""))
+        port = _allowed_port(config, source.get("port"))
+        validate_volume_path(source.get("path", ""))
         rsync_options = RsyncOptions(
-            bandwidth_limit_kbps=_int(options.get("bandwidthLimitKbps", 0), "bandwidthLimitKbps"),
+            bandwidth_limit_kbps=_int(
+                options.get("bandwidthLimitKbps", 0), "bandwidthLimitKbps", MAX_BANDWIDTH_KBPS
+            ),
             exclude_paths=_strings(options.get("excludePaths", []), "excludePaths"),
             extra_options=_strings(options.get("rsyncOptions", []), "rsyncOptions"),
-            checksum=bool(options.get("checksum", False)),
-            io_timeout_seconds=_int(options.get("ioTimeoutSeconds", 300), "ioTimeoutSeconds"),
+            checksum=_bool(options.get("checksum", False), "checksum"),
+            io_timeout_seconds=_int(
+                options.get("ioTimeoutSeconds", 300), "ioTimeoutSeconds", MAX_TIMEOUT_SECONDS
+            ),
         )
         # Build once now so every option is validated before anything runs.
         rsync_pull_argv(
-            source_host=source["host"],
+            source_host=host,
             source_path=source["path"],
             destination_dir="/nonexistent",
-            transport=_transport(config, source["port"]),
+            transport=_transport(config, port),
             options=rsync_options,
         )
-    except (UnsafeRsyncOptionError, TypeError, KeyError) as error:
+    except (UnsafeRsyncOptionError, VolumePathError, TypeError, KeyError) as error:
         raise ControlError(EXIT_INVALID, str(error)) from None
     request["rsyncOptions"] = rsync_options
-    request["destinationDir"] = resolve_inside(config.pods_dir, str(destination.get("path", "")))
-    if not request["destinationDir"].is_dir():
-        raise ControlError(EXIT_INVALID, "destination is not a directory")
+    request["timeoutSeconds"] = _timeout(request.get("timeoutSeconds", 86400))
+    request["allowEmptySource"] = _bool(request.get("allowEmptySource", False), "allowEmptySource")
     return request
 
 
-def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UnsafeRsyncOptionError(f"'{name}' must be a non-negative integer")
+def _load_json(argument: str) -> dict[str, Any]:
+    """The request object; NaN/Infinity, deep nesting and huge numbers are refused, not crashed on."""
+    depth = 0
+    for character in argument:
+        depth += character in "[{"
+        depth -= character in "]}"
+        if depth > MAX_JSON_DEPTH:
+            raise ControlError(EXIT_INVALID, f"pull request is nested deeper than {MAX_JSON_DEPTH} levels")
+
+    def refuse_constant(name: str) -> float:
+        raise ControlError(EXIT_INVALID, f"pull request contains {name}; numbers must be finite")
+
+    try:
+        request = json.loads(argument, parse_constant=refuse_constant)
+    except json.JSONDecodeError as error:
+        raise ControlError(EXIT_INVALID, f"pull request is not JSON: {error}") from None
+    except (ValueError, RecursionError):
+        raise ControlError(EXIT_INVALID, "pull request has a number or nesting out of range") from None
+    if not isinstance(request, dict):
+        raise ControlError(EXIT_INVALID, "pull request must be a JSON object")
+    return request
+
+
+def _allowed_host(config: argparse.Namespace, host: object) -> str:
+    """The source host, if it is an address inside ``--source-cidr`` (any valid host when none given)."""
+    checked = validate_host(host)  # type: ignore[arg-type]
+    if not config.source_cidr:
+        return checked
+    try:
+        address = ipaddress.ip_address(checked)
+    except ValueError:
+        raise UnsafeRsyncOptionError(
+            "source host must be an IP address inside the source cluster's networks"
+        ) from None
+    if not any(address in ipaddress.ip_network(cidr, strict=False) for cidr in config.source_cidr):
+        raise UnsafeRsyncOptionError(f"source host {checked} is outside the source cluster's networks")
+    return checked
+
+
+def _allowed_port(config: argparse.Namespace, port: object) -> int:
+    """The source port: ``--source-port`` when configured (a request may omit it), else the request's."""
+    if config.source_port is not None:
+        if port is not None and port != config.source_port:
+            raise UnsafeRsyncOptionError(
+                f"source port must be the source cluster's agent port {config.source_port}"
+            )
+        return int(config.source_port)
+    return validate_port(port)
+
+
+def _int(value: object, name: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise UnsafeRsyncOptionError(f"'{name}' must be an integer between 0 and {maximum}")
     return value
 
 
+def _bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ControlError(EXIT_INVALID, f"'{name}' must be true or false")
+    return value
+
+
+def _timeout(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ControlError(EXIT_INVALID, "'timeoutSeconds' must be a finite number")
+    if not 0 < value <= MAX_TIMEOUT_SECONDS:
+        raise ControlError(EXIT_INVALID, f"'timeoutSeconds' must be between 0 and {MAX_TIMEOUT_SECONDS}")
+    return float(value)
+
+
 def _strings(value: object, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise UnsafeRsyncOptionError(f"'{name}' must be a list of strings")
+    if not isinstance(value, list) or len(value) > 256 or not all(isinstance(item, str) for item in value):
+        raise UnsafeRsyncOptionError(f"'{name}' must be a list of at most 256 strings")
     return tuple(value)
 
 
@@ -259,18 +371,17 @@ def _transport(config: argparse.Namespace, port: int) -> SshTransport:
     )
 
 
-def _lock(directory: Path) -> int:
-    handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+def _lock(volume: PinnedDir) -> None:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(volume.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        os.close(handle)
         raise ControlError(EXIT_BUSY, "another pull into this destination is running") from None
-    return handle
 
 
-def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any], transport: SshTransport) -> None:
-    destination_entries = count_entries(str(request["destinationDir"]))
+def _guard_empty_source(
+    config: argparse.Namespace, request: dict[str, Any], destination: PinnedDir, transport: SshTransport
+) -> None:
+    destination_entries = len(os.listdir(destination.fd))
     if destination_entries == 0:
         return  # nothing to protect: skip the round trip to the source
     source = request["source"]
@@ -282,8 +393,10 @@ def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any], tra
     )
     listing = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     if listing.returncode != 0:
-        sys.stderr.write(listing.stderr)
-        if "No such file or directory" in listing.stderr:  # rrsync (exit 12) or rsync (exit 23)
+        _forward_stderr(
+            listing.stderr.splitlines(keepends=True), sys.stderr, where=_where(request, transport)
+        )
+        if "No such file or directory" in listing.stderr or "does not exist" in listing.stderr:
             raise ControlError(EXIT_NOT_FOUND, "the source volume path does not exist on the source agent")
         raise ControlError(listing.returncode, f"listing the source failed (rsync exit {listing.returncode})")
     names = parse_list_only(listing.stdout.splitlines())
@@ -291,14 +404,37 @@ def _guard_empty_source(config: argparse.Namespace, request: dict[str, Any], tra
         check_empty_source(
             source_entries=len(names),
             destination_entries=destination_entries,
-            allow_empty_source=bool(request.get("allowEmptySource", False)),
+            allow_empty_source=request["allowEmptySource"],
         )
     except EmptySourceRefusedError as error:
         raise ControlError(EXIT_REFUSED, str(error)) from None
 
 
-def _sample_list(destination: Path, verify: dict[str, Any]) -> str | None:
-    """For ``sample`` verification: write the chosen files (relative) to a temp file rsync reads."""
+def _where(request: dict[str, Any], transport: SshTransport) -> str:
+    return f"{request['source']['host']}:{transport.port}"
+
+
+def _forward_stderr(lines: list[str] | IO[str], out: IO[str], *, where: str) -> None:
+    """Copy rsync/ssh stderr lines to ``out``, replacing ssh's connection failures with one message."""
+    failed = False
+    for line in lines:
+        if any(marker in line for marker in CONNECTION_ERROR_MARKERS):
+            failed = True
+            continue
+        if failed and line.startswith("rsync: connection unexpectedly closed"):
+            continue
+        out.write(line)
+        out.flush()
+    if failed:
+        out.write(
+            f"dr-syncer-control: cannot connect to the source agent at {where} "
+            "(refused, unreachable, or not an ssh server)\n"
+        )
+        out.flush()
+
+
+def _sample_list(destination: PinnedDir, verify: dict[str, Any]) -> str | None:
+    """For ``sample`` verification: the chosen files (relative), NUL-separated, in a temp file rsync reads."""
     if verify.get("mode") == "full":
         return None
     if verify.get("mode") != "sample":
@@ -306,32 +442,36 @@ def _sample_list(destination: Path, verify: dict[str, Any]) -> str | None:
     percent = verify.get("samplePercent", 10)
     if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
         raise ControlError(EXIT_INVALID, "verify.samplePercent must be in (0, 100]")
+    seed = verify.get("seed", "")
+    if not isinstance(seed, (str, int)) or isinstance(seed, bool) or len(str(seed)) > 256:
+        raise ControlError(EXIT_INVALID, "verify.seed must be a short string or integer")
     files: list[str] = []
-    for directory, dirnames, filenames in os.walk(destination, followlinks=False):
+    for directory, dirnames, filenames, _ in os.fwalk(".", dir_fd=destination.fd, follow_symlinks=False):
         dirnames.sort()
-        files += [str((Path(directory) / name).relative_to(destination)) for name in filenames]
-    chosen = choose_sample(files, percent=float(percent), seed=str(verify.get("seed", "")))
+        files += [os.path.normpath(os.path.join(directory, name)) for name in filenames]
+    chosen = choose_sample(files, percent=float(percent), seed=str(seed))
     handle, name = tempfile.mkstemp(prefix="dr-syncer-sample-")
-    with os.fdopen(handle, "w") as listing:
-        listing.write("".join(f"{path}\n" for path in chosen))
+    with os.fdopen(handle, "wb") as listing:
+        listing.write(b"".join(os.fsencode(path) + b"\0" for path in chosen))
     _say(f"verifying {len(chosen)} of {len(files)} files")
     return name
 
 
 def pull(config: argparse.Namespace, argument: str) -> int:
-    """Guard, then run rsync from the source agent into the destination, streaming its output."""
+    """Guard, then run rsync from the source agent into the pinned destination, streaming its output."""
     request = _parse_pull(config, argument)
-    lock = _lock(request["destinationDir"])
+    destination = _volume(config, request["destination"].get("path", ""))
     files_from: str | None = None
     source = request["source"]
-    transport = _transport(config, source["port"])
+    transport = _transport(config, _allowed_port(config, source.get("port")))
     try:
+        _lock(destination)
         verify = request.get("verify")
         options: RsyncOptions = request["rsyncOptions"]
         if verify:
             if not isinstance(verify, dict):
                 raise ControlError(EXIT_INVALID, "'verify' must be an object")
-            files_from = _sample_list(request["destinationDir"], verify)
+            files_from = _sample_list(destination, verify)
             options = RsyncOptions(
                 exclude_paths=options.exclude_paths,
                 checksum=True,
@@ -342,30 +482,50 @@ def pull(config: argparse.Namespace, argument: str) -> int:
                 io_timeout_seconds=options.io_timeout_seconds,
             )
         else:
-            _guard_empty_source(config, request, transport)
+            _guard_empty_source(config, request, destination, transport)
         argv = rsync_pull_argv(
             source_host=source["host"],
             source_path=source["path"],
-            destination_dir=str(request["destinationDir"]),
+            destination_dir=destination.proc_path,
             transport=transport,
             options=options,
             rsync_binary=config.rsync,
             files_from=files_from,
         )
-        timeout = request.get("timeoutSeconds", 86400)
-        return _run_streaming(argv, timeout=float(timeout) if isinstance(timeout, (int, float)) else 86400.0)
+        return _run_streaming(
+            argv,
+            timeout=request["timeoutSeconds"],
+            keep_fds=(destination.fd,),
+            where=_where(request, transport),
+        )
     finally:
         if files_from:
             os.unlink(files_from)
-        os.close(lock)
+        destination.close()
 
 
-def _run_streaming(argv: list[str], *, timeout: float) -> int:
-    """Run ``argv``; copy its stdout to ours as it arrives; stop it at ``timeout`` or if our reader leaves."""
+def _run_streaming(
+    argv: list[str], *, timeout: float, keep_fds: tuple[int, ...] = (), where: str = ""
+) -> int:
+    """Run ``argv``; copy its stdout to ours as it arrives; stop it at ``timeout`` or if our reader leaves.
+
+    ``keep_fds`` stay open in the child (the pinned destination); its stderr goes through
+    :func:`_forward_stderr` (connection failures to ``where`` become one message).
+    """
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, pass_fds=keep_fds
+        )
     except FileNotFoundError:
         raise ControlError(EXIT_UNAVAILABLE, f"{argv[0]} is not installed") from None
+    assert process.stderr is not None
+    errors = threading.Thread(
+        target=_forward_stderr,
+        args=(_text_lines(process.stderr), sys.stderr),
+        kwargs={"where": where},
+        daemon=True,
+    )
+    errors.start()
     timed_out = threading.Event()
 
     def stop() -> None:
@@ -383,10 +543,16 @@ def _run_streaming(argv: list[str], *, timeout: float) -> int:
     finally:
         code = process.wait()
         timer.cancel()
+        errors.join(timeout=10)
     if timed_out.is_set():
         _say(f"pull stopped after {timeout:.0f} s (timeoutSeconds)")
         return EXIT_TIMEOUT
     return code
+
+
+def _text_lines(stream: IO[bytes]) -> list[str] | IO[str]:
+    """``stream`` as text lines (undecodable bytes kept as escapes)."""
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace")
 
 
 def _forward_coalesced(source: int, out: Any, *, interval: float = FLUSH_INTERVAL_SECONDS) -> None:
@@ -427,6 +593,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rsync", default="/usr/bin/rsync")
     parser.add_argument("--ssh", default="/usr/bin/ssh")
     parser.add_argument("--connect-timeout", type=int, default=10)
+    parser.add_argument("--mountinfo", default=PROC_MOUNTINFO, help="the mount table volumes must be in")
+    parser.add_argument("--source-port", type=int, default=None, help="the only port a pull may connect to")
+    parser.add_argument(
+        "--source-cidr", action="append", default=[], help="a network a pull's source must be in (repeatable)"
+    )
     return parser.parse_args(argv)
 
 
@@ -460,6 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     except ControlError as error:
         _say(str(error))
         return error.code
+    except Exception as error:
+        _say(f"request refused: {type(error).__name__}: {str(error)[:200]}")
+        return EXIT_INVALID
 
 
 if __name__ == "__main__":

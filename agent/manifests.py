@@ -11,15 +11,21 @@ Design choices, each deliberate:
   and ``automountServiceAccountToken: false``; the ServiceAccount exists only to give the pods an
   identity of their own (and a place for imagePullSecrets).
 * **hostNetwork** so source agents are reachable at the node's address on ``pvcSync.ssh.port``.
-* **hostPath ``/var/lib/kubelet`` with ``mountPropagation: HostToContainer``** so volumes mounted after the
-  agent started are visible to it (DR-Syncer lacked this).
+* **hostPath ``/var/lib/kubelet/pods`` only, with ``mountPropagation: HostToContainer``** so volumes
+  mounted after the agent started are visible to it (DR-Syncer lacked this). Not the whole kubelet dir:
+  its PKI, device-plugin and plugin sockets stay out of reach. **Read-only** where the cluster is only
+  ever a source (``AgentSettings.source_only``: no key set pulls into it).
 * **Root, not privileged.** sshd must run as root to accept ``root`` logins and rsync must be root to
   read every file of a volume and to preserve numeric owners (``--numeric-ids`` + ``chown``) on the DR
   side. The container drops all capabilities and adds back only those: ``CHOWN``, ``DAC_OVERRIDE``,
   ``DAC_READ_SEARCH``, ``FOWNER``, ``FSETID`` (read and restore any file and its owner/mode),
-  ``SETUID``, ``SETGID``, ``SYS_CHROOT`` (sshd's privilege separation), ``KILL`` (control program stops
-  rsync) and ``MKNOD`` (device files inside volumes); read-only root filesystem with emptyDirs for
-  ``/run`` and ``/tmp``; no privilege escalation. ``HostToContainer`` does not need ``privileged``.
+  ``SETUID``, ``SETGID``, ``SYS_CHROOT`` (sshd's privilege separation). No ``KILL`` (everything the
+  agent stops runs as its own uid) and no ``MKNOD`` (pulls pass ``--no-devices --no-specials``).
+  Seccomp ``RuntimeDefault``; read-only root filesystem with emptyDirs for ``/run`` and ``/tmp``; no
+  privilege escalation. ``HostToContainer`` does not need ``privileged``. ``pvcSync.deployment.privileged:
+  true`` is honoured (``AgentSettings.privileged``) for users who ask for it; unset means not privileged.
+* **sshd listens on the node's own address** (``status.hostIP`` from the downward API, hostNetwork), not
+  on every address of the node.
 * **Keys from one Secret** (``dr-syncer-agent-keys``, see :mod:`drsyncer.keys`) mounted read-only at
   ``/etc/dr-syncer/keys`` with mode 0400; ``entrypoint.sh`` copies the host key and authorized_keys into
   a root-only directory so sshd's ``StrictModes yes`` holds. A key rotation changes the
@@ -42,7 +48,7 @@ KUBELET_DIR = "/var/lib/kubelet"
 KEYS_MOUNT = "/etc/dr-syncer/keys"
 DEFAULT_IMAGE = "ghcr.io/dr-syncer/dr-syncer-agent:0.1.0"
 CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETUID", "SETGID",
-                "SYS_CHROOT", "KILL", "MKNOD"]  # fmt: skip
+                "SYS_CHROOT"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class AgentSettings:
     annotations: Mapping[str, str] = field(default_factory=dict)
     keys_version: str = "1"
     kubelet_dir: str = KUBELET_DIR
+    source_only: bool = False
+    """The cluster only ever serves data (no key set pulls into it): its pods dir is mounted read-only."""
+    privileged: bool = False
+    """``pvcSync.deployment.privileged: true``: run the container privileged (the agent does not need it)."""
 
 
 def _labels(settings: AgentSettings) -> dict[str, str]:
@@ -114,6 +124,7 @@ def daemon_set(settings: AgentSettings) -> KubeObject:
             {"name": "SSH_PORT", "value": str(settings.ssh_port)},
             {"name": "KEYS_DIR", "value": KEYS_MOUNT},
             {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+            {"name": "LISTEN_ADDRESS", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
         ],
         "ports": [
             {
@@ -125,16 +136,14 @@ def daemon_set(settings: AgentSettings) -> KubeObject:
         ],
         "readinessProbe": {**probe, "initialDelaySeconds": 5, "periodSeconds": 10},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "periodSeconds": 30, "failureThreshold": 3},
-        "securityContext": {
-            "runAsUser": 0,
-            "runAsNonRoot": False,
-            "privileged": False,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"], "add": list(CAPABILITIES)},
-        },
+        "securityContext": _security_context(settings),
         "volumeMounts": [
-            {"name": "kubelet", "mountPath": settings.kubelet_dir, "mountPropagation": "HostToContainer"},
+            {
+                "name": "pods",
+                "mountPath": f"{settings.kubelet_dir}/pods",
+                "mountPropagation": "HostToContainer",
+                "readOnly": settings.source_only,
+            },
             {"name": "keys", "mountPath": KEYS_MOUNT, "readOnly": True},
             {"name": "run", "mountPath": "/run"},
             {"name": "tmp", "mountPath": "/tmp"},
@@ -148,9 +157,10 @@ def daemon_set(settings: AgentSettings) -> KubeObject:
         "hostNetwork": True,
         "dnsPolicy": "ClusterFirstWithHostNet",
         "terminationGracePeriodSeconds": 30,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "volumes": [
-            {"name": "kubelet", "hostPath": {"path": settings.kubelet_dir, "type": "Directory"}},
+            {"name": "pods", "hostPath": {"path": f"{settings.kubelet_dir}/pods", "type": "Directory"}},
             {"name": "keys", "secret": {"secretName": SECRET_NAME, "defaultMode": 0o400}},
             {"name": "run", "emptyDir": {"medium": "Memory"}},
             {"name": "tmp", "emptyDir": {}},
@@ -180,6 +190,21 @@ def daemon_set(settings: AgentSettings) -> KubeObject:
                 "spec": pod_spec,
             },
         },
+    }
+
+
+def _security_context(settings: AgentSettings) -> KubeObject:
+    """Root with a handful of file capabilities, or privileged when the user asked for it."""
+    if settings.privileged:
+        return {"runAsUser": 0, "runAsNonRoot": False, "privileged": True, "readOnlyRootFilesystem": True}
+    return {
+        "runAsUser": 0,
+        "runAsNonRoot": False,
+        "privileged": False,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"], "add": list(CAPABILITIES)},
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
 
 

@@ -9,7 +9,10 @@ Scenarios (design §10, issue 4 "Performance"), each on fresh sandbox clusters:
    apply`` kind by kind, no Prefect) in a child process, as in production (the sync never runs inside the
    API server's process; the sandbox servers live in this one): the first sync, a no-op re-sync
    (asserted: **0 mutating requests**, and the list requests per kind counted from the audit logs) and a
-   1-object change. Times are the sync itself (child start-up and imports excluded).
+   1-object change. Half the Deployments are rolled out several times at the source first (their
+   ``deployment.kubernetes.io/revision`` is 4), and the DR cluster's controllers — the Deployment
+   controller writing its own revision, as kube-controller-manager does — run before the no-op re-sync.
+   Times are the sync itself (child start-up and imports excluded).
 2. The **kubectl baseline** in the same invocation, into a second DR cluster: ``kubectl get -o json`` of the
    same kinds, piped through a minimal cleanup (drop uid, resourceVersion, creationTimestamp, managedFields,
    status, clusterIP(s)) into ``kubectl apply --server-side --validate=false -f -``; then the same for a
@@ -169,6 +172,29 @@ def seed(cluster: FakeCluster, count: int) -> Counter[str]:
     return counts
 
 
+def roll_out_deployments(cluster: FakeCluster, *, share: float = 0.5, times: int = 3) -> int:
+    """Change the image of ``share`` of the Deployments ``times`` times, letting the controllers count
+    each roll-out (revision ``times + 1``); return how many Deployments were rolled out."""
+    from drsyncer.sandbox.api import WriteOptions
+
+    registry = cluster.registry.by_kind("apps/v1", "Deployment")
+    assert registry is not None
+    deployments = sorted(
+        cluster.objects("apps/v1", "Deployment", NAMESPACE), key=lambda d: d["metadata"]["name"]
+    )
+    rolled = deployments[: int(len(deployments) * share)]
+    cluster.settle()
+    for round_number in range(times):
+        for deployment in rolled:
+            name = deployment["metadata"]["name"]
+            current = cluster.get("apps/v1", "Deployment", name, NAMESPACE)
+            assert current is not None
+            current["spec"]["template"]["spec"]["containers"][0]["image"] = f"nginx:1.{28 + round_number}"
+            cluster.api.replace(registry, NAMESPACE, name, current, WriteOptions(manager="kubectl-edit"))
+        cluster.settle()
+    return len(rolled)
+
+
 def change_one_object(cluster: FakeCluster) -> None:
     """The 1-object change: one ConfigMap's data."""
     registry = cluster.registry.by_kind("v1", "ConfigMap")
@@ -317,6 +343,7 @@ def compare(
     suffix = f", {write_latency * 1000:.0f} ms/write" if write_latency else ""
     with FakeCluster("source") as source, FakeCluster("dr") as dr, FakeCluster("dr-kubectl") as dr_kubectl:
         kinds = seed(source, count)
+        rolled = roll_out_deployments(source)
         config = write_config(folder, source, dr)
         if write_latency:
             for cluster in (dr, dr_kubectl):
@@ -329,6 +356,7 @@ def compare(
         assert first["statuses"].get("failed", 0) == 0, first
         assert not source.audit.mutations(), "the sync wrote to the source cluster"
 
+        dr.settle()  # DR's controllers act on the copies (the Deployment controller writes revision 1)
         source.audit.clear()
         dr.audit.clear()
         noop = run_engine(config)
@@ -366,7 +394,13 @@ def compare(
             )
         )
         rows.append(
-            ("no-op re-sync", noop["seconds"], timings[1][0], f"writes: engine 0, kubectl {timings[1][1]}")
+            (
+                "no-op re-sync",
+                noop["seconds"],
+                timings[1][0],
+                f"writes: engine {len(noop_writes)} ({rolled} Deployments rolled out 3x, DR revisions "
+                f"written), kubectl {timings[1][1]}",
+            )
         )
         rows.append(
             (

@@ -164,11 +164,26 @@ def result_status(
             "reason": "SyncFailed",
             "message": f"Sync failed: {failure}",
         }
-    status["conditions"] = [_with_transition(condition, previous, stamp)]
+    status["conditions"] = [
+        _with_transition(condition, previous, stamp),
+        _with_transition(warnings_condition(report), previous, stamp),
+    ]
     for key in ("lastWatchEvent", "lastSyncNowValue"):
         if key in previous:
             status[key] = previous[key]
     return status
+
+
+def warnings_condition(report: SyncReport) -> dict[str, Any]:
+    """Condition ``Warnings``: ``True`` with the warnings (unavailable API groups, deprecations) or ``False``."""
+    if not report.warnings:
+        return {"type": "Warnings", "status": "False", "reason": "NoWarnings", "message": "No warnings"}
+    return {
+        "type": "Warnings",
+        "status": "True",
+        "reason": "SyncWarnings",
+        "message": "; ".join(report.warnings),
+    }
 
 
 def _with_transition(condition: dict[str, Any], previous: dict[str, Any], stamp: str) -> dict[str, Any]:

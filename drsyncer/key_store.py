@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -75,12 +76,46 @@ def reverse_key_set_name(source_cluster: str, dr_cluster: str) -> str:
 
 
 def write_file(path: Path, text: str, *, private: bool) -> None:
-    """Write ``text`` to ``path`` with mode 0600 (private) or 0644, creating 0700 parent directories."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600 if private else 0o644)
+    """Write ``text`` to ``path`` atomically, 0600 (private) or 0644 from the first byte, in a 0700 directory.
+
+    The bytes go to a new temporary file beside ``path`` (``O_CREAT | O_EXCL | O_NOFOLLOW``, its mode set
+    before anything is written), which then replaces ``path`` with a rename: a reader never sees half a
+    key, and a symlink planted at ``path`` is replaced, never written through.
+    """
+    _private_dir(path.parent)
+    mode = 0o600 if private else 0o644
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(descriptor, mode)  # exact, whatever the umask
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` and its missing parents 0700; refuse a symlink; tighten a group/world-open one."""
+    missing: list[Path] = []
+    current = directory
+    while not os.path.lexists(current):
+        missing.append(current)
+        current = current.parent
+    for created in reversed(missing):
+        os.mkdir(created, 0o700)
+        os.chmod(created, 0o700)
+    status = os.lstat(directory)
+    if stat.S_ISLNK(status.st_mode) or not stat.S_ISDIR(status.st_mode):
+        raise UsageError(
+            f"key directory {directory} is a symlink or not a directory",
+            fix="point DRSYNCER_KEY_DIR (or --key-dir) at a real directory only you can write",
+        )
+    if status.st_mode & 0o077:
+        os.chmod(directory, 0o700)
 
 
 def write_pair(directory: Path, name: str, pair: KeyPair) -> None:
@@ -239,8 +274,13 @@ class KeySetRole:
     source_port: int
 
 
-def cluster_agent_secret(key_dir: Path, cluster: str, roles: Sequence[KeySetRole]) -> KubeObject:
-    """The agent Secret of ``cluster`` from the key files: its host key and every key set it is part of."""
+def cluster_agent_secret(
+    key_dir: Path, cluster: str, roles: Sequence[KeySetRole], *, allowed_source_cidrs: Sequence[str] = ()
+) -> KubeObject:
+    """The agent Secret of ``cluster`` from the key files: its host key and every key set it is part of.
+
+    ``allowed_source_cidrs`` is the cluster's ``pvcSync.ssh.allowedSourceCIDRs`` (``from=`` on every key).
+    """
     own, _ = host_key(key_dir, cluster)
     as_source: list[MappingKeys] = []
     as_dr: list[DrRole] = []
@@ -251,7 +291,9 @@ def cluster_agent_secret(key_dir: Path, cluster: str, roles: Sequence[KeySetRole
         if role.dr_cluster == cluster:
             source_host, _ = host_key(key_dir, role.source_cluster)
             as_dr.append(DrRole(keys=keys, source_host_key=source_host, source_port=role.source_port))
-    return agent_secret(cluster, own, as_source=as_source, as_dr=as_dr)
+    return agent_secret(
+        cluster, own, as_source=as_source, as_dr=as_dr, allowed_source_cidrs=allowed_source_cidrs
+    )
 
 
 def secret_digest(secret: KubeObject) -> str:

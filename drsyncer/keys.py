@@ -5,8 +5,9 @@ Three kinds of ed25519 keys, all generated here with ``cryptography`` in OpenSSH
 * a **host key per cluster**: every agent of the cluster presents it; clients check it against a
   known_hosts line built from its public half (never ``StrictHostKeyChecking=no``);
 * a **pull key per ClusterMapping**: its private half lives on the DR agents (rsync's ssh uses it), its
-  public half is authorized on the source agents as ``command="rrsync -ro <pods dir>",restrict`` —
-  read-only rsync below the kubelet pods directory and nothing else;
+  public half is authorized on the source agents as ``command="dr-syncer-source-gate --pods-dir <pods
+  dir>",restrict`` — read-only rsync (``rrsync -ro``) of one PersistentVolume mount at a time and
+  nothing else (``agent/source_gate.py``);
 * a **control key per ClusterMapping**: its private half lives with the controller (the Prefect worker),
   its public half is authorized on the DR agents with the control program as forced command
   (``agent/control.py``: ``probe``, ``pull``, ``checksum``, ``df``).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +39,7 @@ CONTROLLER_SECRET_PREFIX = "dr-syncer-control-"  # noqa: S105
 KEYS_MOUNT = "/etc/dr-syncer/keys"
 """Where agents mount :data:`AGENT_SECRET_NAME`."""
 DEFAULT_PODS_DIR = "/var/lib/kubelet/pods"
-RRSYNC = "/usr/bin/rrsync"
+SOURCE_GATE = "/usr/local/bin/dr-syncer-source-gate"
 CONTROL_PROGRAM = "/usr/local/bin/dr-syncer-control"
 HOST_KEY_FILE = "ssh_host_ed25519_key"
 AUTHORIZED_KEYS_FILE = "authorized_keys"
@@ -132,22 +134,43 @@ def generate_host_key(cluster: str) -> KeyPair:
 # --- authorized_keys and known_hosts lines --------------------------------------------------------------
 
 
-def forced_command_line(public_line: str, command: Sequence[str]) -> str:
-    """``command="...",restrict <key>``: the key can only run ``command``; no pty, forwarding or rc files."""
+def forced_command_line(public_line: str, command: Sequence[str], *, from_cidrs: Sequence[str] = ()) -> str:
+    """``command="...",[from="...",]restrict <key>``: only ``command``, only from ``from_cidrs``.
+
+    ``restrict`` also means no pty, no forwarding of any kind and no rc files. ``from_cidrs`` (IP networks,
+    e.g. ``pvcSync.ssh.allowedSourceCIDRs``) become sshd's ``from=`` pattern list: a key used from any
+    other client address is refused at authentication.
+    """
     rendered = shlex.join(command)
     if '"' in rendered or "\\" in rendered or "\n" in rendered:
         raise ValueError("forced commands must not contain double quotes, backslashes or newlines")
     key_type, blob = _key_fields(public_line)
     comment = public_line.split()[2] if len(public_line.split()) > 2 else ""
-    return f'command="{rendered}",restrict {key_type} {blob} {comment}'.rstrip()
+    origin = f'from="{",".join(validate_cidrs(from_cidrs))}",' if from_cidrs else ""
+    return f'command="{rendered}",{origin}restrict {key_type} {blob} {comment}'.rstrip()
 
 
-def pull_command(*, pods_dir: str = DEFAULT_PODS_DIR, rrsync: str = RRSYNC) -> list[str]:
-    """The forced command of the pull key on source agents: read-only rsync below ``pods_dir``.
+def validate_cidrs(cidrs: Sequence[str]) -> list[str]:
+    """``cidrs`` normalised (``10.0.0.0/8``, ``fd00::/8``); a bad network (or one with host bits) raises."""
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(str(ipaddress.ip_network(cidr, strict=True)))
+        except ValueError:
+            raise ValueError(f"{cidr!r} is not an IP network in CIDR notation (e.g. 10.0.0.0/16)") from None
+    return networks
 
-    ``-ro`` implies rrsync's ``-no-lock``, so several PVCs of one node can be pulled at once.
+
+def pull_command(
+    *, pods_dir: str = DEFAULT_PODS_DIR, program: Sequence[str] = (SOURCE_GATE,), mountinfo: str | None = None
+) -> list[str]:
+    """The forced command of the pull key on source agents: read-only rsync of one PV mount at a time.
+
+    ``agent/source_gate.py`` checks the one requested path (exact PV mount shape, no symlinks, a mount
+    point in ``mountinfo``, default ``/proc/self/mountinfo``) and hands it to ``rrsync -ro`` rooted at
+    that volume.
     """
-    return [rrsync, "-ro", pods_dir]
+    return [*program, "--pods-dir", pods_dir, *(["--mountinfo", mountinfo] if mountinfo else [])]
 
 
 def control_command(
@@ -156,13 +179,23 @@ def control_command(
     pods_dir: str = DEFAULT_PODS_DIR,
     program: Sequence[str] = (CONTROL_PROGRAM,),
     keys_dir: str = KEYS_MOUNT,
+    mountinfo: str | None = None,
+    source_port: int | None = None,
+    source_cidrs: Sequence[str] = (),
 ) -> list[str]:
-    """The forced command of a mapping's control key on DR agents; it names that mapping's pull key."""
+    """The forced command of a mapping's control key on DR agents; it names that mapping's pull key.
+
+    ``source_port`` (the source cluster's ``pvcSync.ssh.port``) and ``source_cidrs`` (where its agents
+    may be) bind what a ``pull`` request may connect to.
+    """
     return [
         *program,
         "--pods-dir", pods_dir,
         "--pull-key", f"{keys_dir}/{pull_key_file(cluster_mapping)}",
         "--known-hosts", f"{keys_dir}/{known_hosts_file(cluster_mapping)}",
+        *(["--mountinfo", mountinfo] if mountinfo else []),
+        *(["--source-port", str(source_port)] if source_port else []),
+        *[f"--source-cidr={cidr}" for cidr in validate_cidrs(source_cidrs)],
     ]  # fmt: skip
 
 
@@ -193,20 +226,47 @@ def authorized_keys(
     pull_keys: Sequence[KeySet] = (),
     control_keys: Mapping[str, KeySet] | None = None,
     pods_dir: str = DEFAULT_PODS_DIR,
-    rrsync: str = RRSYNC,
+    source_gate: Sequence[str] = (SOURCE_GATE,),
     control_program: Sequence[str] = (CONTROL_PROGRAM,),
     keys_dir: str = KEYS_MOUNT,
+    mountinfo: str | None = None,
+    from_cidrs: Sequence[str] = (),
+    control_limits: Mapping[str, ControlLimits] | None = None,
 ) -> str:
-    """An agent's authorized_keys: pull keys it serves as source, control keys (by mapping) it obeys as DR."""
+    """An agent's authorized_keys: pull keys it serves as source, control keys (by mapping) it obeys as DR.
+
+    ``from_cidrs`` (the cluster's ``pvcSync.ssh.allowedSourceCIDRs``) restricts every key to clients in
+    those networks; ``control_limits`` (per mapping) bind the sources a ``pull`` may reach.
+    """
+    gate = pull_command(pods_dir=pods_dir, program=source_gate, mountinfo=mountinfo)
     lines = [
-        forced_command_line(public, pull_command(pods_dir=pods_dir, rrsync=rrsync))
+        forced_command_line(public, gate, from_cidrs=from_cidrs)
         for key_set in pull_keys
         for public in key_set.accepted_public
     ]
     for mapping, key_set in sorted((control_keys or {}).items()):
-        command = control_command(mapping, pods_dir=pods_dir, program=control_program, keys_dir=keys_dir)
-        lines += [forced_command_line(public, command) for public in key_set.accepted_public]
+        limits = (control_limits or {}).get(mapping, ControlLimits())
+        command = control_command(
+            mapping,
+            pods_dir=pods_dir,
+            program=control_program,
+            keys_dir=keys_dir,
+            mountinfo=mountinfo,
+            source_port=limits.source_port,
+            source_cidrs=limits.source_cidrs,
+        )
+        lines += [
+            forced_command_line(public, command, from_cidrs=from_cidrs) for public in key_set.accepted_public
+        ]
     return "".join(f"{line}\n" for line in lines)
+
+
+@dataclass(frozen=True)
+class ControlLimits:
+    """Where a DR agent's ``pull`` for one mapping may connect: the source port and networks (empty: any)."""
+
+    source_port: int | None = None
+    source_cidrs: tuple[str, ...] = ()
 
 
 # --- Secrets ---------------------------------------------------------------------------------------------
@@ -249,11 +309,14 @@ def agent_secret(
     as_source: Sequence[MappingKeys] = (),
     as_dr: Sequence[DrRole] = (),
     pods_dir: str = DEFAULT_PODS_DIR,
+    allowed_source_cidrs: Sequence[str] = (),
 ) -> KubeObject:
     """The Secret mounted by every agent of ``cluster`` at :data:`KEYS_MOUNT`.
 
     Holds the cluster's host key (private: agents present it), authorized_keys, and for each mapping
     where the cluster is DR the pull private key plus a known_hosts for the source cluster's agents.
+    ``allowed_source_cidrs`` (the cluster's ``pvcSync.ssh.allowedSourceCIDRs``) puts ``from=`` on every
+    key; each control key's ``pull`` may only reach its source cluster's ``pvcSync.ssh.port``.
     """
     files = {
         HOST_KEY_FILE: host_key.private_openssh,
@@ -262,6 +325,10 @@ def agent_secret(
             pull_keys=[mapping.pull for mapping in as_source],
             control_keys={role.keys.cluster_mapping: role.keys.control for role in as_dr},
             pods_dir=pods_dir,
+            from_cidrs=allowed_source_cidrs,
+            control_limits={
+                role.keys.cluster_mapping: ControlLimits(source_port=role.source_port) for role in as_dr
+            },
         ),
     }
     for role in as_dr:

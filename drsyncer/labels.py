@@ -25,11 +25,16 @@ ORIGINAL_SUSPEND = "dr-syncer.io/original-suspend"
 """Annotation on DR CronJobs: the source's own ``spec.suspend`` ("true"/"false"), for cutover."""
 PARKED = "dr-syncer.io/parked"
 """Node-selector key (value ``"true"``) that parks a DaemonSet on DR: no node carries it."""
+PARKED_ANNOTATIONS = "dr-syncer.io/parked-annotations"
+"""Annotation on DR objects parked by annotations (KEDA ScaledObjects, ``workloadParking``): JSON of the
+source's own values of those annotations (``null`` when absent), for cutover."""
 
 # On NamespaceMapping objects (controller mode).
 SYNC_NOW = "dr-syncer.io/sync-now"
 TRIGGER_SYNC = "dr-syncer.io/trigger-sync"
 """Deprecated alias of SYNC_NOW."""
+RPO_OBJECTIVE = "dr-syncer.io/rpo-objective"
+"""A NamespaceMapping's RPO objective (``30m``, ``2h``): overrides the default of 2x its schedule interval."""
 
 # Our own objects (agents, placeholder pods).
 MANAGED_BY = "dr-syncer.io/managed-by"

@@ -1,15 +1,26 @@
-"""Prefect defaults for every dr-syncer entry point, set before Prefect is imported.
+"""Prefect defaults for every dr-syncer entry point, and the run log levels every flow applies at start.
 
 - Tasks never cache unless they say so (``PREFECT_TASKS_DEFAULT_NO_CACHE``): our tasks have side
   effects, and a cached "Completed" that did nothing is the worst kind of green.
 - The ephemeral server (used when ``PREFECT_API_URL`` is not set) gets a start-up timeout long enough
   for a slow machine (a fresh ``PREFECT_HOME`` takes 16-18 s on 2 cores).
+- Two log levels, never one: ``DRSYNCER_LOG_LEVEL`` is terminal verbosity (Prefect's console handler);
+  ``DRSYNCER_RUN_LOG_LEVEL`` (INFO by default) is what a run sends to the Prefect API, i.e. what the
+  Prefect UI shows. Copying the terminal level into ``PREFECT_LOGGING_LEVEL`` would drop every INFO
+  record before it reaches the API, so nothing here sets ``PREFECT_LOGGING_LEVEL``.
+- A task run's "Finished in state Completed()" line is dropped (:class:`QuietCompletedTasks`): with one
+  task per kind they would bury the run's story in the UI.
+
+:func:`apply_prefect_defaults` runs in our entry points before Prefect is imported; its environment is
+inherited by the runs ``drsyncer serve`` starts. Runs started by a process or Kubernetes worker never pass
+through our entry points, so every flow also calls :func:`apply_run_log_levels` as its first line.
 
 Values the user already set in the environment win.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 DEFAULTS = {
@@ -17,12 +28,27 @@ DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 
+CONSOLE_LEVEL_VARIABLE = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
+"""Prefect's override of its console handler's level (terminal verbosity)."""
+
+API_LEVEL_VARIABLE = "PREFECT_LOGGING_HANDLERS_API_LEVEL"
+"""Prefect's override of its API handler's level (what the Prefect UI gets)."""
+
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+"""Prefect's run loggers (``get_run_logger()``); their records are the ones sent to the API."""
+
+RUN_LEVEL_VARIABLES = tuple(
+    f"PREFECT_LOGGING_LOGGERS_{name.upper().replace('.', '_')}_LEVEL" for name in RUN_LOGGERS
+)
+"""Prefect's overrides of the run loggers' levels (a run's first engine lines follow the setting too)."""
+
 
 def apply_prefect_defaults() -> None:
     """Set dr-syncer's Prefect defaults in ``os.environ`` where the user has not set them.
 
-    ``DRSYNCER_PREFECT_STARTUP_TIMEOUT`` and ``DRSYNCER_LOG_LEVEL`` (see :mod:`drsyncer.settings`) become
-    the ephemeral server's start-up timeout and Prefect's console log level.
+    ``DRSYNCER_PREFECT_STARTUP_TIMEOUT`` becomes the ephemeral server's start-up timeout,
+    ``DRSYNCER_LOG_LEVEL`` the console handler's level and ``DRSYNCER_RUN_LOG_LEVEL`` the run loggers'
+    level (see :mod:`drsyncer.settings`).
     """
     from drsyncer.settings import load_settings
 
@@ -32,4 +58,54 @@ def apply_prefect_defaults() -> None:
     os.environ.setdefault(
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(settings.prefect_startup_timeout)
     )
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", settings.log_level)
+    os.environ.setdefault(CONSOLE_LEVEL_VARIABLE, settings.log_level)
+    os.environ.setdefault(API_LEVEL_VARIABLE, settings.run_log_level)
+    for variable in RUN_LEVEL_VARIABLES:
+        os.environ.setdefault(variable, _lower(settings.log_level, settings.run_log_level))
+
+
+def apply_run_log_levels() -> None:
+    """Make this process's run logs follow the two settings; the first call in every flow's body.
+
+    Prefect's API handlers get ``DRSYNCER_RUN_LOG_LEVEL`` and its console handlers ``DRSYNCER_LOG_LEVEL``
+    (unless ``PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL`` is set); the run loggers let through the lower of
+    the two, so INFO reaches the Prefect API even where the environment says
+    ``PREFECT_LOGGING_LEVEL=WARNING``, and each side filters on its own.
+    """
+    from prefect.logging.handlers import APILogHandler, PrefectConsoleHandler
+
+    from drsyncer.settings import load_settings
+
+    settings = load_settings()
+    console_level = (os.environ.get(CONSOLE_LEVEL_VARIABLE) or settings.log_level).upper()
+    loggers = [logging.getLogger(name) for name in RUN_LOGGERS]
+    for logger in loggers:
+        logger.setLevel(_lower(console_level, settings.run_log_level))
+    task_logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, QuietCompletedTasks) for f in task_logger.filters):
+        task_logger.addFilter(QuietCompletedTasks())
+    for logger in (*loggers, logging.getLogger("prefect"), logging.getLogger()):
+        for handler in logger.handlers:
+            if isinstance(handler, APILogHandler):
+                handler.setLevel(settings.run_log_level)
+            elif isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(console_level)
+
+
+class QuietCompletedTasks(logging.Filter):
+    """Drops Prefect's "Finished in state Completed()" line of every task run (DEBUG and failures stay).
+
+    A sync runs one task per kind, so these lines would outnumber the story; the task's state shows in
+    the UI anyway. A failed or retried task's line (ERROR) is kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for a completed task's closing line."""
+        return not (
+            record.levelno == logging.INFO and str(record.msg).startswith("Finished in state Completed(")
+        )
+
+
+def _lower(first: str, second: str) -> str:
+    """The more verbose of two level names."""
+    return first if logging.getLevelName(first) <= logging.getLevelName(second) else second

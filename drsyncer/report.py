@@ -11,7 +11,12 @@ JSON contract (``drsyncer sync --output json``; documented in the README)::
      "skipped", "failed"}, "objects": [{"kind", "name", "action", "status", "error"}],
      "pvcs": [{"name", "status", "bytesTransferred", "filesTransferred", "durationSeconds",
      "throughputBytesPerSecond", "verification", "error"}], "durationSeconds", "startedAt",
-     "finishedAt", "error"}
+     "finishedAt", "error", "warnings": ["..."], "retries": ["..."]}
+
+``warnings`` are what went wrong without failing the sync: an API group whose discovery failed (an
+aggregated API that is down), the API server's ``Warning`` headers (deprecated versions, ...). A sync with
+only warnings succeeds (exit code 0). ``retries`` lists each API request that failed transiently (429,
+5xx, a reset connection) and was retried.
 """
 
 from __future__ import annotations
@@ -109,6 +114,12 @@ class SyncReport:
     plan_only: bool = False
     deployment_scales: list[dict[str, Any]] = field(default_factory=list)
     """``{"name", "originalReplicas"}`` per synced Deployment (NamespaceMapping status)."""
+    warnings: list[str] = field(default_factory=list)
+    """Problems that do not fail the sync (unavailable API groups, API server Warning headers)."""
+    retries: list[str] = field(default_factory=list)
+    """Each API request that failed transiently and was retried (what, and the status or error)."""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Measured seconds per stage (``objects``: discover to prune; ``data``: the PVC data stage)."""
 
     @classmethod
     def for_mapping(
@@ -186,6 +197,8 @@ class SyncReport:
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
             "error": self.error or None,
+            "warnings": list(self.warnings),
+            "retries": list(self.retries),
         }
 
     def to_markdown(self) -> str:
@@ -212,6 +225,9 @@ class SyncReport:
                 f"{p.duration_seconds:.1f} | {p.verification} |"
                 for p in self.pvcs
             ]
+        if self.warnings:
+            lines += ["", "## Warnings", ""]
+            lines += [f"- {warning}" for warning in self.warnings]
         if not self.succeeded:
             lines += ["", "## Failures", ""]
             if self.error:

@@ -1,8 +1,9 @@
 """Process-wide settings from ``DRSYNCER_*`` environment variables (and a ``.env`` file).
 
-What is not per mapping lives here: where the config is, log level, PVC concurrency, the agent image,
-where SSH keys and known_hosts are, and how long to wait for Prefect's temporary server. Entry points
-call :func:`load_settings` once and pass the result down; nothing else reads the environment.
+What is not per mapping lives here: where the config is, log levels (terminal and Prefect UI), PVC
+concurrency, the agent image, where SSH keys and known_hosts are, and how long to wait for Prefect's
+temporary server. Entry points call :func:`load_settings` once and pass the result down; nothing else
+reads the environment.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ class Settings(BaseSettings):
     )
     log_level: LogLevel = Field(
         default="WARNING",
-        description="Level of the flow and task run logs shown on the terminal: DEBUG, INFO, WARNING, ERROR, "
-        "CRITICAL (PREFECT_LOGGING_LEVEL wins when set).",
+        description="Terminal verbosity: the lowest level of run log lines printed on the console (DEBUG, "
+        "INFO, WARNING, ERROR, CRITICAL). Does not change what the Prefect UI shows.",
+    )
+    run_log_level: LogLevel = Field(
+        default="INFO",
+        description="Lowest level of the run log lines a flow run sends to the Prefect API, i.e. what the "
+        "Prefect UI shows; applied by the flow itself, whoever starts it (CLI, serve, a worker).",
     )
     pvc_concurrency: int = Field(
         default=2,
@@ -63,7 +69,7 @@ class Settings(BaseSettings):
         default=120, ge=1, description="Seconds to wait for Prefect's temporary server to start."
     )
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "run_log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value

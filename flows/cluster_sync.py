@@ -22,6 +22,7 @@ from drsyncer.config.effective import EffectiveMapping
 from drsyncer.config.loader import load_config
 from drsyncer.config.namespace_mapping import ReplicationMode
 from drsyncer.errors import UsageError
+from drsyncer.prefect_env import apply_run_log_levels
 from flows.namespace_sync import namespace_sync
 
 MAX_CONCURRENCY = 4
@@ -70,6 +71,7 @@ def cluster_sync(
         config: configuration files or directories (file mode).
         controller: ``{"kubeconfig": PATH, "context": NAME}`` (controller mode; not supported yet here).
     """
+    apply_run_log_levels()
     logger = get_run_logger()
     if controller:
         raise UsageError(

@@ -27,7 +27,9 @@ from prefect import flow, get_run_logger
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.controller import StatusWriter
+from drsyncer.kube.access import SOURCE_ROLE_FILE
 from drsyncer.kube.connect import connect_cluster
+from drsyncer.prefect_env import apply_run_log_levels
 from flows.data_stage import continuous_data_sync
 from flows.mapping_source import MappingSource, resolve_mapping
 from flows.namespace_sync import namespace_sync
@@ -44,6 +46,7 @@ continuous flow runs (a ``pvc-data-sync`` subflow run; replaceable, e.g. ``None`
 only)."""
 
 _STOP_EVENTS: dict[str, threading.Event] = {}
+_LOOPS: dict[str, ContinuousSync] = {}
 
 
 def request_stop(mapping: str) -> bool:
@@ -53,6 +56,13 @@ def request_stop(mapping: str) -> bool:
         return False
     event.set()
     return True
+
+
+def running_stats(mapping: str) -> dict[str, Any] | None:
+    """The live statistics of ``mapping``'s continuous flow running in this process (events taken from the
+    watchers, objects synced and written, ...); ``None`` when none runs."""
+    loop = _LOOPS.get(mapping)
+    return None if loop is None else loop.stats.to_json()
 
 
 def _run_name() -> str:
@@ -121,11 +131,13 @@ def continuous_sync(
         max_duration_seconds: stop after this long (tests; default: run until cancelled).
         watch_timeout_seconds: server-side length of one watch request before it is resumed.
     """
+    apply_run_log_levels()
     logger = get_run_logger()
     resolved = resolve_mapping(MappingSource(config=tuple(config or ()), controller=controller), mapping)
     effective = resolved.mapping
     session = open_session(effective, controller=resolved.controller)
     watch_client = connect_cluster(effective.source, controller=resolved.controller)
+    watch_client.role_file = SOURCE_ROLE_FILE
     stop = _STOP_EVENTS.setdefault(mapping, threading.Event())
     stop.clear()
     events: queue.Queue[WatchEvent] = queue.Queue()
@@ -170,9 +182,11 @@ def continuous_sync(
         log=logger.info,
     )
     logger.info("watching %d kinds of %s", len(watchers), effective.key)
+    _LOOPS[mapping] = loop
     try:
         stats = loop.run()
     finally:
+        _LOOPS.pop(mapping, None)
         _STOP_EVENTS.pop(mapping, None)
         session.close()
         watch_client.close()

@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
 from drsyncer.kube.client import KubeClient, object_path
+from drsyncer.prefect_env import apply_run_log_levels
 from drsyncer.report import PvcOutcome
 from drsyncer.settings import load_settings
 from tasks.data.endpoints import PlaceholderSettings
@@ -51,6 +52,7 @@ def mapping_data_sync(mapping: EffectiveMapping, mapping_key: str) -> list[PvcOu
 
     Objects are the continuous watchers' business; this only moves data, for the claims already in DR.
     """
+    apply_run_log_levels()
     session = open_session(mapping)
     try:
         outcomes = sync_pvc_data(session, shared_claims(session))

@@ -16,14 +16,14 @@ failed run (:func:`retry_run`, ``drsyncer cutover --resume RUN``, or ``prefect f
 DR are never started together: a side is only started after a guard saw the other side without pods.
 
 Every run returns (as its state's data) and publishes (as a markdown artifact) an
-:class:`~tasks.dr.operation_report.OperationReport`. A failed run's report names the failed step, the state
+:class:`~tasks.dr.operation_report.OperationReport`; its step table artifact is updated as each step
+starts and completes (:mod:`flows.run_artifacts`). A failed run's report names the failed step, the state
 of both sides, and the commands to resume or roll back.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,9 +38,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from drsyncer.config.effective import EffectiveMapping
+from drsyncer.prefect_env import apply_run_log_levels
 from flows.data_stage import shared_claims, sync_pvc_data
 from flows.mapping_source import MappingSource, resolve_mapping
 from flows.namespace_sync import publish_report, run_sync
+from flows.run_artifacts import StepTable, artifact_key
 from tasks.dr.dr_tasks import (
     CHECKPOINT,
     RefusedError,
@@ -208,16 +210,27 @@ class Operation:
     """Roles stopped by this run (in this attempt or an earlier one)."""
     current: str = ""
     """The step running now (the failed one, when an error escapes)."""
+    table: StepTable | None = None
+    """The step table artifact, updated as steps start and complete."""
 
     def run(self, step_task: Any, *args: Any, session: SyncSession | None = None, step: str) -> StepRecord:
         """Run one step task, add its record to the report (``skipped`` when completed earlier)."""
         self.current = step
+        self.publish_steps(running=step)
         state = step_task(session or self.session, *args, step=step, return_state=True)
         record: StepRecord = state.result()
         if state.name == "Cached":
             record = dataclasses.replace(record, outcome="skipped", detail=f"done earlier: {record.detail}")
         self.report.steps.append(record)
+        self.publish_steps()
+        get_run_logger().info("step %s: %s %s", step, record.outcome, record.detail)
         return record
+
+    def publish_steps(self, *, running: str = "") -> None:
+        """Show the steps so far (and the one ``running``) in the run's step table artifact."""
+        if self.table is None:
+            self.table = StepTable(operation=self.name, mapping=self.report.mapping)
+        self.table.publish(self.report.steps, running=running)
 
 
 def _run_name(operation: str) -> Callable[[], str]:
@@ -304,6 +317,7 @@ def _approve(op: Operation, *, timeout: int, poll_seconds: int) -> bool:
 def _start(
     operation: str, mapping_name: str, config: list[str] | None, controller: dict[str, Any] | None
 ) -> Operation:
+    apply_run_log_levels()
     resolved = resolve_mapping(MappingSource(config=tuple(config or ()), controller=controller), mapping_name)
     mapping = resolved.mapping
     session = open_session(mapping, controller=resolved.controller)
@@ -352,7 +366,8 @@ def _fail(op: Operation, error: BaseException) -> None:
 def _finish(op: Operation) -> State:
     report = op.report
     op.session.close()
-    key = re.sub(r"[^a-z0-9-]+", "-", f"{op.name}-{report.mapping}".lower())
+    op.publish_steps()
+    key = artifact_key(op.name, report.mapping)
     create_markdown_artifact(markdown=report.to_markdown(), key=key, description=f"dr-syncer {op.name}")
     document = report.to_json()
     if report.phase == "Rejected":

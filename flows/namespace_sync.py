@@ -14,7 +14,6 @@ Parameters carry only references (the mapping's name and where the configuration
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
@@ -30,13 +28,17 @@ from prefect.utilities.annotations import quote
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
 from drsyncer.labels import ORIGINAL_REPLICAS
+from drsyncer.metrics.run_record import publish_run_record
+from drsyncer.prefect_env import apply_run_log_levels
 from drsyncer.report import ObjectOutcome, SyncReport
+from drsyncer.run_log import apply_line, data_line, discover_line, object_lines, summary_line
 from flows.data_stage import sync_pvc_data
 from flows.mapping_source import MappingSource, resolve_mapping
+from flows.run_artifacts import publish_sync_report
 from tasks.apply.applier import ApplyContext, kind_groups
 from tasks.concurrency_limits import holding, limit_name
 from tasks.prepare import PreparedPlan, planned_outcome
-from tasks.session import SyncSession, namespace_objects, open_session
+from tasks.session import SyncSession, namespace_objects, open_session, prepare_kinds
 from tasks.sync_tasks import apply_kind, discover_kind, plan_sync
 
 DISCOVERY_WORKERS = 4
@@ -75,6 +77,7 @@ def namespace_sync(
         controller: ``{"kubeconfig": PATH, "context": NAME}`` of the controller cluster (controller mode).
         plan_only: plan without writing anything.
     """
+    apply_run_log_levels()
     source = MappingSource(config=tuple(config or ()), controller=controller)
     resolved = resolve_mapping(source, mapping)
     with mapping_lock(resolved.mapping, plan_only=plan_only):
@@ -118,28 +121,56 @@ def run_sync(
     session: SyncSession | None = None
     try:
         session = open_session(mapping, controller=controller_client)
+        kind_outcomes = [*prepare_kinds(session, plan_only=plan_only), *session.kind_outcomes]
         plan = _discover_and_plan(session)
         report.deployment_scales = deployment_scales(plan)
         if plan_only:
-            report.objects = [planned_outcome(entry) for entry in plan.all_entries]
+            report.objects = kind_outcomes + [planned_outcome(entry) for entry in plan.all_entries]
         else:
-            report.objects = _apply_plan(session, plan)
+            stage_started = time.monotonic()
+            report.objects = kind_outcomes + _apply_plan(session, plan)
+            log_apply_stage(report.objects, seconds=time.monotonic() - stage_started)
+            report.stage_seconds["objects"] = time.monotonic() - started
             if mapping.data_sync and data:
+                stage_started = time.monotonic()
                 report.pvcs = sync_pvc_data(session, claims_to_copy(report.objects))
+                report.stage_seconds["data"] = time.monotonic() - stage_started
+                if report.pvcs:
+                    logger.info("%s", data_line(report.pvcs, seconds=time.monotonic() - stage_started))
     except DrSyncerError as error:
         logger.error("%s", error)
         report.error = str(error)
     finally:
         if session is not None:
+            report.warnings = session.warnings()
+            report.retries = session.retries()
             session.close()
     report.finished_at = _now()
     report.duration_seconds = time.monotonic() - started
+    summary = summary_line(report)
+    logger.log(summary.level, "%s", summary.message)
     return report
 
 
+def log_apply_stage(outcomes: list[ObjectOutcome], *, seconds: float) -> None:
+    """The apply stage's line, then one line per failed or skipped object (bounded)."""
+    logger = get_run_logger()
+    logger.info("%s", apply_line(outcomes, seconds=seconds))
+    for line in object_lines(outcomes):
+        logger.log(line.level, "%s", line.message)
+
+
 def _discover_and_plan(session: SyncSession) -> PreparedPlan:
+    started = time.monotonic()
     futures = [discover_kind.submit(session, resource) for resource in session.resources]
     listings = [future.result() for future in futures]
+    get_run_logger().info(
+        "%s",
+        discover_line(
+            ((len(listing.source), len(listing.destination)) for listing in listings),
+            seconds=time.monotonic() - started,
+        ),
+    )
     source_namespace, destination_namespace = namespace_objects(session)
     # quote(): Prefect would otherwise walk every listed object looking for futures (seconds per 1,000).
     return plan_sync(session, quote(listings), source_namespace, destination_namespace)
@@ -215,9 +246,6 @@ def deployment_scales(plan: PreparedPlan) -> list[dict[str, Any]]:
 
 
 def publish_report(report: SyncReport) -> None:
-    """The report as Prefect artifacts: a table of objects and a markdown summary."""
-    key = re.sub(r"[^a-z0-9-]+", "-", f"{'plan' if report.plan_only else 'sync'}-{report.mapping}".lower())
-    create_markdown_artifact(markdown=report.to_markdown(), key=key, description="dr-syncer sync summary")
-    rows = report.table_rows()
-    if rows:
-        create_table_artifact(table=rows, key=f"{key}-objects", description="objects: action and outcome")
+    """The report as Prefect artifacts: a markdown summary and the objects table (see run_artifacts)."""
+    publish_sync_report(report)
+    publish_run_record(report)

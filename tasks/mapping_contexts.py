@@ -7,9 +7,10 @@ place that reads a :class:`~drsyncer.config.effective.EffectiveMapping` for them
 from __future__ import annotations
 
 from drsyncer.config.effective import EffectiveMapping
+from tasks.filter.per_cluster import PerClusterObject
 from tasks.filter.rules import FilterContext
 from tasks.filter.selectors import LabelSelector
-from tasks.transform.context import TransformContext
+from tasks.transform.context import DEFAULT_WORKLOAD_PARKING, TransformContext, WorkloadParking
 
 
 def transform_context(mapping: EffectiveMapping) -> TransformContext:
@@ -24,7 +25,24 @@ def transform_context(mapping: EffectiveMapping) -> TransformContext:
         preserve_volume_attributes=pvc.preserve_volume_attributes,
         sync_persistent_volumes=pvc.sync_persistent_volumes,
         rewrite_text_references=mapping.namespace_config.rewrite_text_references,
+        workload_parking=workload_parking(mapping),
+        load_balancer=mapping.spec.service_config.load_balancer.value,
+        namespace_metadata_excludes=tuple(mapping.namespace_config.exclude_metadata),
     )
+
+
+def workload_parking(mapping: EffectiveMapping) -> tuple[WorkloadParking, ...]:
+    """The built-in parking rules (KEDA ScaledObjects) and the mapping's ``workloadParking`` (later wins)."""
+    configured = tuple(
+        WorkloadParking(
+            group=entry.group,
+            kind=entry.kind,
+            replicas_path=tuple(entry.replicas_path.split(".")) if entry.replicas_path else None,
+            annotations=tuple(sorted(entry.annotations.items())),
+        )
+        for entry in mapping.spec.workload_parking
+    )
+    return (*DEFAULT_WORKLOAD_PARKING, *configured)
 
 
 def filter_context(mapping: EffectiveMapping) -> FilterContext:
@@ -35,6 +53,10 @@ def filter_context(mapping: EffectiveMapping) -> FilterContext:
         label_selector=LabelSelector.from_dict(selector.model_dump(by_alias=True, exclude_none=True))
         if selector is not None
         else None,
+        per_cluster_objects=tuple(
+            PerClusterObject(entry.kind, entry.name, "listed in perClusterObjects")
+            for entry in mapping.spec.per_cluster_objects
+        ),
     )
 
 

@@ -27,8 +27,10 @@ from prefect.cache_policies import NO_CACHE
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DataSyncError, DrSyncerError
 from drsyncer.report import PvcOutcome
+from drsyncer.run_log import pvc_end_line, pvc_start_line
 from tasks.concurrency_limits import holding, limit_name
 from tasks.data.endpoints import PlaceholderSettings, volume_endpoint
+from tasks.data.progress_log import ProgressLog
 from tasks.data.retry import RetryPolicy
 from tasks.data.rsync_command import RsyncOptions
 from tasks.data.transfer import AgentEndpoint, ControlCredentials, TransferSpec, transfer_pvc
@@ -36,7 +38,8 @@ from tasks.data.verification import VerificationMode
 from tasks.session import SyncSession
 
 DEFAULT_SSH_PORT = 2222
-PROGRESS_LOG_INTERVAL = 2.0
+PROGRESS_LOG_INTERVAL = 10.0
+"""Seconds between progress lines of a PVC (or every 10 %; :mod:`tasks.data.progress_log`)."""
 
 
 @dataclass(frozen=True)
@@ -140,14 +143,12 @@ def sync_claim(
     mode = verification_mode(mapping)
     outcome = PvcOutcome(name=claim, status="failed", verification=mode.value)
     started = time.monotonic()
-    last_progress = [0.0]
+    progress = ProgressLog(claim, interval_seconds=PROGRESS_LOG_INTERVAL)
 
     def on_line(line: str) -> None:
-        now = time.monotonic()
-        is_progress = "%" in line and "xfr" not in line and "to-chk" not in line
-        if not is_progress or now - last_progress[0] >= PROGRESS_LOG_INTERVAL:
-            last_progress[0] = now
-            log(f"{claim}: {line.strip()}")
+        text = progress.line_for(line)
+        if text is not None:
+            log(text)
 
     try:
         with (
@@ -194,7 +195,6 @@ def sync_claim(
     except DrSyncerError as error:
         outcome.error = str(error)
         outcome.attempts = getattr(error, "attempts", 1)
-        log(f"{claim}: failed: {error}")
     outcome.duration_seconds = time.monotonic() - started
     return outcome
 
@@ -209,15 +209,16 @@ def pvc_data(
     cluster_slot = limit_name("dr-syncer-rsync", mapping.destination.name)
     claim_lock = limit_name("dr-syncer-pvc", mapping.destination.name, mapping.destination_namespace, claim)
     with holding(cluster_slot, limit=settings.pvc_concurrency), holding(claim_lock, limit=1):
-        outcome = sync_claim(session, claim, credentials, placeholder=settings.placeholder, log=logger.info)
-    if outcome.status == "failed":
-        logger.warning("PVC %s failed: %s", claim, outcome.error)
-    else:
         logger.info(
-            "PVC %s: %d bytes, %d files in %.1f s",
-            claim,
-            outcome.bytes_transferred,
-            outcome.files_transferred,
-            outcome.duration_seconds,
+            "%s",
+            pvc_start_line(
+                claim,
+                source=f"{mapping.source.name}/{mapping.source_namespace}",
+                destination=f"{mapping.destination.name}/{mapping.destination_namespace}",
+                verification=verification_mode(mapping).value,
+            ),
         )
+        outcome = sync_claim(session, claim, credentials, placeholder=settings.placeholder, log=logger.info)
+    end = pvc_end_line(outcome)
+    logger.log(end.level, "%s", end.message)
     return outcome

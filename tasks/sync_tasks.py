@@ -7,6 +7,8 @@ none caches (``cache_policy=NO_CACHE``).
 
 from __future__ import annotations
 
+import time
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -14,8 +16,10 @@ from drsyncer.errors import TransientClusterError
 from drsyncer.kube.discovery import ApiResource
 from drsyncer.objects import KubeObject
 from drsyncer.report import ObjectOutcome
+from drsyncer.run_log import stage_line
 from tasks.apply.applier import ApplyContext, apply_entries
 from tasks.discover.listing import KindListing
+from tasks.discover.storage_classes import storage_class_names
 from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan, prepare_plan
 from tasks.session import SyncSession, discover_listing
@@ -43,13 +47,13 @@ def _retry_transient(task: object, task_run: object, state: object) -> bool:
 def discover_kind(session: SyncSession, resource: ApiResource) -> KindListing:
     """List one kind in the source namespace and in the DR namespace."""
     listing = discover_listing(session, resource)
-    get_run_logger().info(
+    get_run_logger().debug(
         "%s: %d in source, %d in DR", resource.qualified_name, len(listing.source), len(listing.destination)
     )
     return listing
 
 
-@task(name="plan", cache_policy=NO_CACHE)
+@task(name="plan", task_run_name="plan", cache_policy=NO_CACHE)
 def plan_sync(
     session: SyncSession,
     listings: list[KindListing],
@@ -57,31 +61,36 @@ def plan_sync(
     destination_namespace: KubeObject | None,
 ) -> PreparedPlan:
     """Filter, transform and plan everything discovery listed."""
+    started = time.monotonic()
     plan = prepare_plan(
         session.mapping,
         listings,
         source_namespace=source_namespace,
         destination_namespace=destination_namespace,
+        dr_storage_classes=storage_class_names(session.destination, session.resources),
     )
     actions: dict[str, int] = {}
     for entry in plan.all_entries:
         actions[entry.action] = actions.get(entry.action, 0) + 1
     get_run_logger().info(
-        "plan: %s", ", ".join(f"{count} {action}" for action, count in sorted(actions.items()))
+        "%s", stage_line("plan", dict(sorted(actions.items())), seconds=time.monotonic() - started)
     )
     return plan
 
 
 @task(name="apply", task_run_name="apply-{kind}", cache_policy=NO_CACHE)
 def apply_kind(context: ApplyContext, kind: str, entries: list[PlanEntry]) -> list[ObjectOutcome]:
-    """Apply (or prune) the entries of one kind, a few at once; failures become outcomes, never exceptions."""
+    """Apply (or prune) the entries of one kind, a few at once; failures become outcomes, never exceptions.
+
+    Per-object lines are DEBUG: the flow logs the stage's counts and each failed or skipped object once.
+    """
     logger = get_run_logger()
     outcomes = apply_entries(context, entries)
     for entry, outcome in zip(entries, outcomes, strict=True):
         if outcome.status == "failed":
-            logger.warning("%s/%s failed: %s", entry.kind, entry.name, outcome.error)
+            logger.debug("%s/%s failed: %s", entry.kind, entry.name, outcome.error)
         elif outcome.status in ("synced", "pruned"):
-            logger.info(
+            logger.debug(
                 "%s/%s %s",
                 entry.kind,
                 entry.name,

@@ -21,7 +21,7 @@ os.environ.setdefault("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS"
 
 pytest_plugins: list[str] = ["tests.fixtures.agents", "tests.fixtures.clusters", "tests.fixtures.prefect"]
 
-_TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox"}
+_TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox", "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

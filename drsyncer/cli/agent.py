@@ -57,11 +57,19 @@ def find_remote_cluster(clusters: list[RemoteCluster], name: str) -> RemoteClust
     raise UsageError(f"no single RemoteCluster {name!r} in the configuration", fix=f"known clusters: {known}")
 
 
-def agent_settings(cluster: RemoteCluster, *, default_image: str) -> AgentSettings:
-    """Map a RemoteCluster's ``pvcSync`` onto :class:`AgentSettings`."""
+def allowed_source_cidrs(cluster: RemoteCluster) -> list[str]:
+    """The cluster's ``pvcSync.ssh.allowedSourceCIDRs`` (``from=`` on its agents' keys); empty if unset."""
+    return list(cluster.spec.pvc_sync.ssh.allowed_source_cidrs) if cluster.spec.pvc_sync else []
+
+
+def agent_settings(cluster: RemoteCluster, *, default_image: str, source_only: bool = False) -> AgentSettings:
+    """Map a RemoteCluster's ``pvcSync`` onto :class:`AgentSettings`.
+
+    ``source_only``: no key set pulls into this cluster, so its agents mount the pods dir read-only.
+    """
     pvc_sync = cluster.spec.pvc_sync
     if pvc_sync is None:
-        return AgentSettings(cluster=cluster.metadata.name, image=default_image)
+        return AgentSettings(cluster=cluster.metadata.name, image=default_image, source_only=source_only)
     deployment = pvc_sync.deployment
     image = default_image
     pull_policy = "IfNotPresent"
@@ -83,6 +91,8 @@ def agent_settings(cluster: RemoteCluster, *, default_image: str) -> AgentSettin
         priority_class_name=deployment.priority_class_name,
         labels=dict(deployment.labels),
         annotations=dict(deployment.annotations),
+        source_only=source_only,
+        privileged=deployment.privileged is True,
     )
 
 
@@ -145,8 +155,11 @@ def install(
                 "but no client keys",
                 highlight=False,
             )
-        secret = cluster_agent_secret(keys, name, roles)
-        objects = install_objects(agent_settings(remote, default_image=settings.agent_image), secret)
+        secret = cluster_agent_secret(keys, name, roles, allowed_source_cidrs=allowed_source_cidrs(remote))
+        source_only = not any(role.dr_cluster == name for role in roles)
+        objects = install_objects(
+            agent_settings(remote, default_image=settings.agent_image, source_only=source_only), secret
+        )
         for warning in warnings:
             stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
         client = connect_cluster(ClusterRef(name, remote.metadata.namespace, remote, source_ref))

@@ -35,7 +35,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from drsyncer.cli.agent import find_remote_cluster
+from drsyncer.cli.agent import allowed_source_cidrs, find_remote_cluster
 from drsyncer.cli.output import stdout, user_errors
 from drsyncer.config import load_config
 from drsyncer.config.cluster_mapping import ClusterMapping
@@ -112,8 +112,10 @@ def _roles(
 
 def _write_secrets(key_dir: Path, roles: list[KeySetRole], clusters: dict[str, RemoteCluster]) -> None:
     """This mapping's part of each cluster's agent Secret, and the controller Secret per key set."""
-    for name in clusters:
-        secret = cluster_agent_secret(key_dir, name, roles)
+    for name, cluster in clusters.items():
+        secret = cluster_agent_secret(
+            key_dir, name, roles, allowed_source_cidrs=allowed_source_cidrs(cluster)
+        )
         write_file(
             key_dir / "_secrets" / f"{name}-agent-keys.yaml",
             yaml.safe_dump(secret, sort_keys=False),

@@ -57,6 +57,9 @@ from drsyncer.cli import status as _status  # noqa: E402
 app.command("serve")(_serve.serve)
 app.command("deploy")(_deploy.deploy)
 app.command("status")(_status.status)
+from drsyncer.cli import exporter as _exporter  # noqa: E402
+
+app.command("exporter")(_exporter.exporter)
 from drsyncer.cli.sandbox import sandbox_app as _sandbox_app  # noqa: E402
 
 app.add_typer(_sandbox_app, name="sandbox")

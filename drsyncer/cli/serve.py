@@ -34,6 +34,7 @@ from deployments.builder import (
     build_deployment_specs,
     to_runner_deployment,
 )
+from drsyncer.cli.exporter import start_serve_metrics
 from drsyncer.cli.output import stderr, user_errors
 from drsyncer.errors import UsageError
 from drsyncer.prefect_env import apply_prefect_defaults
@@ -52,6 +53,9 @@ FROM_CLUSTER_OPTION = typer.Option(
 )
 KUBECONFIG_OPTION = typer.Option(None, "--kubeconfig", help="Kubeconfig of the controller cluster.")
 CONTEXT_OPTION = typer.Option(None, "--context", help="Context in --kubeconfig (default: its current one).")
+METRICS_PORT_OPTION = typer.Option(
+    9464, "--metrics-port", help="Port of the Prometheus /metrics endpoint (0: no metrics endpoint)."
+)
 PAUSE_OPTION = typer.Option(
     True,
     "--pause-on-shutdown/--keep-schedules-on-shutdown",
@@ -68,6 +72,7 @@ def serve(
     from_cluster: bool = FROM_CLUSTER_OPTION,
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT_OPTION,
+    metrics_port: int = METRICS_PORT_OPTION,
 ) -> None:
     """Serve every mapping on its schedule (Scheduled, Manual on demand, Continuous) until stopped."""
     with user_errors():
@@ -82,6 +87,9 @@ def serve(
         else:
             specs = _specs(config, mapping, timezone)
         apply_prefect_defaults()
+        metrics = start_serve_metrics(
+            config, port=metrics_port, from_cluster=from_cluster, kubeconfig=kubeconfig, context=context
+        )
         if not os.environ.get("PREFECT_API_URL"):
             stderr.print(
                 "PREFECT_API_URL is not set: using Prefect's local ephemeral server "
@@ -95,6 +103,8 @@ def serve(
         finally:
             if watcher is not None:
                 watcher.stop.set()
+            if metrics is not None:
+                metrics.stop()
 
 
 def _specs(config: list[Path] | None, mappings: list[str] | None, timezone: str) -> list[DeploymentSpec]:

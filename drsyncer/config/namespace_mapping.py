@@ -26,8 +26,10 @@ from drsyncer.config.base import (
     Str,
     VerificationMode,
 )
+from drsyncer.config.dr_copies import PerClusterObjectEntry, ServiceConfig, WorkloadParkingEntry
 from drsyncer.config.durations import DurationField
 from drsyncer.config.selectors import LabelSelector
+from drsyncer.config.wildcard import WildcardConfig
 
 
 class ReplicationMode(StrEnum):
@@ -167,10 +169,16 @@ class ImmutableResourceConfig(ConfigModel):
         description="Handling per resource, keyed 'resource.group' (e.g. statefulsets.apps).",
     )
     drain_timeout: DurationField = Field(
-        default="5m", validate_default=True, description="Wait for pods to drain with RecreateWithPodDrain."
+        default="5m",
+        validate_default=True,
+        description="RecreateWithPodDrain: how long to wait for the workload's pods (its whole selector) "
+        "to go before re-creating it anyway; pods still there are named in the object's outcome.",
     )
     force_delete_timeout: DurationField = Field(
-        default="2m", validate_default=True, description="Wait for a deletion to finish before re-creating."
+        default="2m",
+        validate_default=True,
+        description="Recreate, RecreateWithPodDrain, ForceUpdate: how long to wait for the deleted object "
+        "to be gone before re-creating it; after that the object fails (check its finalizers).",
     )
 
 
@@ -220,6 +228,12 @@ class NamespaceConfig(ConfigModel):
         default=False,
         description="Our addition: in a renamed namespace, also rewrite '<ns>.svc' and "
         "'.svc.cluster.local' names in env values and ConfigMap data.",
+    )
+    exclude_metadata: list[Str] = Field(
+        default_factory=list,
+        description="Our addition: label and annotation keys (shell-style patterns) of the source namespace "
+        "not copied, besides the default list of cluster-specific ones (kubernetes.io/metadata.name, "
+        "openshift.io/sa.scc.*, ...; see docs/rules.md).",
     )
 
 
@@ -312,6 +326,24 @@ class NamespaceMappingSpec(ConfigModel):
     )
     prune: Bool = Field(
         default=False, description="Our addition: delete DR objects we manage whose source is gone."
+    )
+    workload_parking: list[WorkloadParkingEntry] = Field(
+        default_factory=list,
+        description="Our addition: custom kinds kept at rest in DR until cutover (group, kind and "
+        "replicasPath or annotations); KEDA ScaledObjects are parked without configuration.",
+    )
+    per_cluster_objects: list[PerClusterObjectEntry] = Field(
+        default_factory=list,
+        description="Our addition: objects each cluster makes for itself, never copied (kind, name "
+        "pattern), besides the default list (kube-root-ca.crt, istio-ca-root-cert, token Secrets, ...).",
+    )
+    service_config: ServiceConfig = Field(
+        default_factory=ServiceConfig, description="Our addition: how Services are copied."
+    )
+    wildcard_config: WildcardConfig = Field(
+        default_factory=WildcardConfig,
+        description="Our addition: what namespaceScopedResources ['*'] expands to (see drsyncer/config/"
+        "wildcard.py).",
     )
 
     @model_validator(mode="after")

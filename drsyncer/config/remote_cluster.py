@@ -8,6 +8,7 @@ our ``addressType``). The kube client layer reads the connection; the agent laye
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -99,6 +100,21 @@ class SSHConfig(ConfigModel):
         default=None,
         description="Secret with the agent keys. Default: pvc-syncer-agent-keys in namespace dr-syncer.",
     )
+    allowed_source_cidrs: list[Str] = Field(
+        default_factory=list,
+        alias="allowedSourceCIDRs",
+        description="Networks (CIDR) the agent's keys may be used from (sshd from=); empty: anywhere.",
+    )
+
+    @field_validator("allowed_source_cidrs")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a network in CIDR notation (e.g. 10.0.0.0/16)") from None
+        return value
 
 
 class AgentRetryConfig(ConfigModel):
@@ -149,7 +165,11 @@ class AgentDeployment(ConfigModel):
     annotations: dict[str, str] = Field(default_factory=dict, description="Extra agent pod annotations.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra agent pod and DaemonSet labels.")
     priority_class_name: Str | None = Field(default=None, description="Agent pod priority class.")
-    privileged: Bool = Field(default=True, description="Agent container runs privileged.")
+    privileged: Bool | None = Field(
+        default=None,
+        description="Run the agent container privileged when true. Unset: not privileged (the agent needs "
+        "only a few file capabilities); DR-Syncer's default was true.",
+    )
     extra_env: list[EnvVar] = Field(default_factory=list, description="Extra agent environment variables.")
 
 

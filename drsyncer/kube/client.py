@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import urllib3
 from kubernetes.client import ApiClient
 
 from drsyncer.errors import ClusterError, TransientClusterError
+from drsyncer.kube.access import Access, forbidden_line, refused_access, requested_access
 from drsyncer.objects import KubeObject
 
 JSON = "application/json"
@@ -36,6 +38,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+_WARNING = re.compile(r'\d{3} \S+ "((?:[^"\\]|\\.)*)"')
 
 
 class ApiError(ClusterError):
@@ -46,6 +49,7 @@ class ApiError(ClusterError):
     """
 
     def __init__(self, cluster: str, status: int, body: dict[str, Any], *, what: str) -> None:
+        self.cluster = cluster
         self.status = status
         self.body = body
         self.reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
@@ -63,12 +67,19 @@ class ApiError(ClusterError):
         return self.status == 409
 
     @property
+    def is_too_large(self) -> bool:
+        """True when the object or request is over the API server's size limits: a 413 (request body
+        over 3 MiB), or etcd's ``request is too large`` passed through as a 500."""
+        message = str(self.body.get("message", "")) if isinstance(self.body, dict) else ""
+        return self.status == 413 or (self.status == 500 and "request is too large" in message)
+
+    @property
     def is_immutable_field(self) -> bool:
         """True for a 422 that says a field is immutable."""
         if self.status != 422:
             return False
         text = json.dumps(self.body).lower()
-        return "immutable" in text or "forbidden: updates to" in text
+        return "immutable" in text or "forbidden: updates to" in text or "cannot change roleref" in text
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,18 @@ class RetryPolicy:
         return base * (1 + rng.uniform(-self.jitter, self.jitter))
 
 
+class ForbiddenError(ApiError):
+    """403 Forbidden: the message names the cluster, the verb, the resource and the RBAC rule to grant."""
+
+    def __init__(
+        self, cluster: str, body: dict[str, Any], *, what: str, access: Access, role_file: str
+    ) -> None:
+        super().__init__(cluster, 403, body, what=what)
+        self.access = access
+        self.message = forbidden_line(cluster, access, role_file=role_file)
+        self.args = (self.message,)
+
+
 @dataclass
 class KubeClient:
     """One cluster, reached through the official client's ``ApiClient``.
@@ -106,6 +129,12 @@ class KubeClient:
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     request_timeout: float = 60.0
+    warnings: list[str] = field(default_factory=list)
+    """The API server's ``Warning`` headers (deprecations, ...), each text once, in arrival order."""
+    retries: list[str] = field(default_factory=list)
+    """One line per retried request (``what: cause``), in order; the sync report counts them."""
+    role_file: str = ""
+    """The shipped RBAC role this cluster needs in its part (a 403 tells the user to extend it)."""
 
     @property
     def host(self) -> str:
@@ -123,25 +152,38 @@ class KubeClient:
         body: Any = None,
         content_type: str = JSON,
         what: str = "",
+        timeout: float | None = None,
+        attempts: int | None = None,
     ) -> Any:
-        """Send one request, retrying transient failures; return the decoded JSON body."""
+        """Send one request, retrying transient failures; return the decoded JSON body.
+
+        ``timeout`` (seconds) and ``attempts`` override the client's defaults for this request (discovery
+        of optional API groups uses short ones). Every ``Warning`` header the API server sends is kept
+        in :attr:`warnings`.
+        """
         what = what or f"{method} {path}"
+        attempts = attempts or self.retry.attempts
         attempt = 0
         while True:
             attempt += 1
             try:
                 status, headers, data = self._send(
-                    method, path, query=query, body=body, content_type=content_type
+                    method, path, query=query, body=body, content_type=content_type, timeout=timeout
                 )
             except (urllib3.exceptions.HTTPError, OSError) as error:
-                if attempt >= self.retry.attempts:
+                if attempt >= attempts:
                     raise self._unreachable(error) from error
+                self.retries.append(f"{what}: {_short(error)}")
                 self.sleep(self.retry.delay(attempt, retry_after=None, rng=self.rng))
                 continue
+            self._keep_warnings(headers)
             if 200 <= status < 300:
                 return json.loads(data) if data else {}
             decoded = _decode_status(data)
-            if status in _RETRIED_STATUSES and attempt < self.retry.attempts:
+            if status == 500 and "request is too large" in str(decoded.get("message", "")):
+                raise ApiError(self.cluster, status, decoded, what=what)  # the same body fails again
+            if status in _RETRIED_STATUSES and attempt < attempts:
+                self.retries.append(f"{what}: {status}")
                 self.sleep(self.retry.delay(attempt, retry_after=_retry_after(headers), rng=self.rng))
                 continue
             if status in _RETRIED_STATUSES:
@@ -149,6 +191,15 @@ class KubeClient:
                     f"cluster {self.cluster!r}: {what}: {status} after {attempt} attempts: "
                     f"{decoded.get('message', '')}",
                     fix="the API server is overloaded or failing; the next run retries",
+                )
+            if status == 403:
+                access = refused_access(
+                    requested_access(method, path, query),
+                    apply=content_type == APPLY_PATCH,
+                    message=str(decoded.get("message", "")),
+                )
+                raise ForbiddenError(
+                    self.cluster, decoded, what=what, access=access, role_file=self.role_file
                 )
             raise ApiError(self.cluster, status, decoded, what=what)
 
@@ -163,9 +214,13 @@ class KubeClient:
         raw = response.response
         try:
             if not 200 <= response.status < 300:
-                raise ApiError(
-                    self.cluster, response.status, _decode_status(raw.read()), what=f"watch {path}"
-                )
+                decoded = _decode_status(raw.read())
+                if response.status == 403:
+                    access = requested_access("GET", path, [*query, ("watch", "true")])
+                    raise ForbiddenError(
+                        self.cluster, decoded, what=f"watch {path}", access=access, role_file=self.role_file
+                    )
+                raise ApiError(self.cluster, response.status, decoded, what=f"watch {path}")
             buffer = b""
             for chunk in raw.stream(amt=None, decode_content=False):
                 buffer += chunk
@@ -199,16 +254,22 @@ class KubeClient:
         query: list[tuple[str, Any]] | None,
         body: Any,
         content_type: str,
+        timeout: float | None = None,
     ) -> tuple[int, Any, bytes]:
         url, headers = self._prepare(method, path, query=query, content_type=content_type)
         # The official client JSON-encodes bodies of JSON content types itself (a pre-encoded string would
         # arrive as a JSON string literal); only apply-patch YAML bodies go as text.
         payload = None if body is None else (json.dumps(body) if content_type == APPLY_PATCH else body)
         response = self.api_client.call_api(
-            method, url, header_params=headers, body=payload, _request_timeout=self.request_timeout
+            method, url, header_params=headers, body=payload, _request_timeout=timeout or self.request_timeout
         )
         data = response.read()
         return response.status, response.headers, data or b""
+
+    def _keep_warnings(self, headers: Any) -> None:
+        for text in warning_texts(headers):
+            if text not in self.warnings:
+                self.warnings.append(text)
 
     def _unreachable(self, error: BaseException) -> ClusterError:
         return ClusterError(
@@ -237,10 +298,15 @@ class KubeClient:
         field_selector: str = "",
         page_size: int = 500,
     ) -> tuple[list[KubeObject], str]:
-        """List every object at a collection ``path`` following ``continue``; return items and list RV."""
+        """List every object at a collection ``path`` following ``continue``; return items and list RV.
+
+        A continue token the API server has compacted away (``410 Expired`` while paging) restarts the
+        list from the first page, once; a second expiry is a :class:`ClusterError`.
+        """
         items: list[KubeObject] = []
         token = ""
         resource_version = ""
+        restarted = False
         while True:
             query: list[tuple[str, Any]] = [("limit", page_size)]
             if token:
@@ -249,7 +315,21 @@ class KubeClient:
                 query.append(("labelSelector", label_selector))
             if field_selector:
                 query.append(("fieldSelector", field_selector))
-            page = self.request("GET", path, query=query, what=f"list {path}")
+            try:
+                page = self.request("GET", path, query=query, what=f"list {path}")
+            except ApiError as error:
+                if error.status != 410 or not token:
+                    raise
+                if restarted:
+                    raise ClusterError(
+                        f"cluster {self.cluster!r}: list {path}: the continue token expired twice "
+                        "(410 Expired): the API server compacts its history faster than one list of "
+                        f"{page_size}-object pages is read",
+                        fix="run the sync again; if it keeps happening, lengthen the API server's etcd "
+                        "compaction interval",
+                    ) from error
+                restarted, items, token = True, [], ""
+                continue
             items.extend(page.get("items") or [])
             metadata = page.get("metadata") or {}
             resource_version = str(metadata.get("resourceVersion", ""))
@@ -260,8 +340,12 @@ class KubeClient:
     def apply(
         self, path: str, obj: KubeObject, *, field_manager: str, force: bool = False, dry_run: bool = False
     ) -> KubeObject:
-        """Server-side apply ``obj`` at its object ``path``."""
-        query: list[tuple[str, Any]] = [("fieldManager", field_manager)]
+        """Server-side apply ``obj`` at its object ``path``.
+
+        With ``fieldValidation=Strict``: a field DR's API server does not know (an older Kubernetes or CRD
+        version) fails the object instead of being dropped with only a warning.
+        """
+        query: list[tuple[str, Any]] = [("fieldManager", field_manager), ("fieldValidation", "Strict")]
         if force:
             query.append(("force", "true"))
         if dry_run:
@@ -337,6 +421,20 @@ def _decode_status(data: bytes) -> dict[str, Any]:
     except (ValueError, TypeError):
         return {"message": data.decode("utf-8", "replace")[:500] if isinstance(data, bytes) else str(data)}
     return decoded if isinstance(decoded, dict) else {"message": str(decoded)}
+
+
+def warning_texts(headers: Any) -> list[str]:
+    """The texts of an HTTP response's ``Warning`` headers (RFC 7234 ``299 - "text"``, as kube-apiserver
+    sends them); several headers or one comma-joined header both work."""
+    if headers is None:
+        return []
+    getter = getattr(headers, "getlist", None) or getattr(headers, "get_all", None)
+    values = list(getter("Warning") or []) if getter is not None else [headers.get("Warning")]
+    texts: list[str] = []
+    for value in values:
+        if value:
+            texts.extend(match.replace('\\"', '"') for match in _WARNING.findall(str(value)))
+    return texts
 
 
 def _retry_after(headers: Any) -> float | None:

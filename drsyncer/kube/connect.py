@@ -26,6 +26,11 @@ from drsyncer.config.effective import ClusterRef
 from drsyncer.errors import ClusterError
 from drsyncer.kube.client import KubeClient, object_path
 
+NO_HIDDEN_RETRIES = False
+"""urllib3's own retries are off: left on, it silently retries 429/503 answers that carry ``Retry-After``
+(and some connection errors) before :class:`~drsyncer.kube.client.KubeClient` sees them, outside its
+backoff policy and its retry count in the sync report."""
+
 
 def client_from_kubeconfig_file(cluster: str, path: Path, context: str | None) -> KubeClient:
     """A client for ``cluster`` from a kubeconfig file and (optionally) a context in it."""
@@ -38,7 +43,7 @@ def client_from_kubeconfig_file(cluster: str, path: Path, context: str | None) -
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ClusterError(
-            f"cluster {cluster!r}: cannot read kubeconfig {str(path)!r}: {error}",
+            f"cluster {cluster!r}: cannot read kubeconfig {str(path)!r}: {_without_content(error)}",
             fix="point spec.kubeconfig.path at a valid kubeconfig file",
         ) from error
     return client_from_kubeconfig_dict(cluster, document, context, base_dir=path.parent, origin=str(path))
@@ -66,6 +71,7 @@ def client_from_kubeconfig_dict(
             fix="set spec.kubeconfig.context to one of the contexts listed",
         )
     configuration = Configuration()
+    configuration.retries = NO_HIDDEN_RETRIES
     try:
         loader = kube_config.kube_config.KubeConfigLoader(
             config_dict=document,
@@ -84,6 +90,7 @@ def client_from_kubeconfig_dict(
 def client_in_cluster(cluster: str) -> KubeClient:
     """A client from the pod's service account (``spec.inCluster: true``)."""
     configuration = Configuration()
+    configuration.retries = NO_HIDDEN_RETRIES
     try:
         kube_config.incluster_config.InClusterConfigLoader(
             token_filename=kube_config.incluster_config.SERVICE_TOKEN_FILENAME,
@@ -121,7 +128,7 @@ def client_from_secret(
         document = yaml.safe_load(base64.b64decode(encoded))
     except (ValueError, yaml.YAMLError) as error:
         raise ClusterError(
-            f"cluster {cluster!r}: {where} key {key!r} is not a kubeconfig: {error}",
+            f"cluster {cluster!r}: {where} key {key!r} is not a kubeconfig: {_without_content(error)}",
             fix="store a kubeconfig file in the Secret",
         ) from error
     return client_from_kubeconfig_dict(cluster, document, None, origin=where)
@@ -151,3 +158,19 @@ def connect_cluster(ref: ClusterRef, *, controller: KubeClient | None = None) ->
         namespace=secret_ref.namespace or ref.namespace,
         key=secret_ref.key or "kubeconfig",
     )
+
+
+def _without_content(error: Exception) -> str:
+    """An error reading a kubeconfig, naming only where (line, column), never the text there.
+
+    PyYAML's messages quote the offending line, which in a kubeconfig can be a ``client-key-data:`` or
+    ``token:`` line: a secret in a log.
+    """
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(error, yaml.YAMLError):
+        return "invalid YAML"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return type(error).__name__

@@ -5,6 +5,12 @@ an :class:`ApiResource` (group, preferred version, kind, plural, namespaced, ver
 not serve a requested resource is a :class:`~drsyncer.errors.ClusterError` naming the cluster, the
 resource and the fix. Results are cached per :class:`Discovery` (one per sync run), and only the API
 groups actually asked for are fetched.
+
+One API group failing its discovery (an aggregated API whose backend is down answers 503, a slow one
+times out) never fails the cluster: :attr:`Discovery.failures` records it, the group serves nothing, and
+the sync reports it as a warning — only a kind the user listed by name fails (:class:`GroupUnavailableError`).
+Discovery of a non-core group gets a short timeout and two attempts (``GROUP_TIMEOUT``,
+``GROUP_ATTEMPTS``), so a dead backend costs seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -13,6 +19,16 @@ from dataclasses import dataclass, field
 
 from drsyncer.errors import ClusterError
 from drsyncer.kube.client import ApiError, KubeClient, object_path
+
+GROUP_TIMEOUT = 10.0
+"""Seconds one discovery request of a non-core API group may take."""
+GROUP_ATTEMPTS = 2
+"""Tries of one discovery request of a non-core API group (one retry)."""
+APISERVICES_PATH = "/apis/apiregistration.k8s.io/v1/apiservices"
+
+
+class GroupUnavailableError(ClusterError):
+    """A kind the user listed lives in an API group whose discovery failed (the reason is in the message)."""
 
 
 @dataclass(frozen=True)
@@ -57,20 +73,43 @@ class Discovery:
     client: KubeClient
     _preferred: dict[str, str] | None = None
     _resources: dict[tuple[str, str], list[ApiResource]] = field(default_factory=dict)
+    _non_local: frozenset[str] | None = None
+    _versions: dict[str, list[str]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    """``group/version`` → why its discovery failed (status and message, or the connection error)."""
+    group_timeout: float = GROUP_TIMEOUT
+    """Seconds one discovery request of a non-core API group may take."""
 
     def preferred_versions(self) -> dict[str, str]:
         """Group name → preferred version; the core group is ``""`` → ``v1``."""
         if self._preferred is None:
             groups = self.client.request("GET", "/apis", what="discovery /apis")
             preferred = {"": "v1"}
+            self._versions = {"": ["v1"]}
             for group in groups.get("groups") or []:
+                served = [
+                    str(entry["version"]) for entry in group.get("versions") or [] if entry.get("version")
+                ]
                 version = (group.get("preferredVersion") or {}).get("version")
-                if not version and group.get("versions"):
-                    version = group["versions"][0]["version"]
+                if not version and served:
+                    version = served[0]
                 if version:
                     preferred[str(group["name"])] = str(version)
+                    self._versions[str(group["name"])] = [str(version)] + [v for v in served if v != version]
             self._preferred = preferred
         return self._preferred
+
+    def served_versions(self, group: str) -> list[str]:
+        """The versions ``group`` is served at, preferred first (``[]`` when not served)."""
+        self.preferred_versions()
+        return list(self._versions.get(group, []))
+
+    def find_at(self, plural: str, group: str, version: str) -> ApiResource | None:
+        """The resource ``plural`` of ``group`` at ``version``, or ``None``."""
+        for resource in self.resources(group, version):
+            if resource.plural == plural:
+                return resource
+        return None
 
     def resources(self, group: str, version: str | None = None) -> list[ApiResource]:
         """Every top-level resource of ``group`` at ``version`` (default: preferred)."""
@@ -82,12 +121,36 @@ class Discovery:
         if key not in self._resources:
             path = "/api/v1" if not group else f"/apis/{group}/{version}"
             try:
-                listing = self.client.request("GET", path, what=f"discovery {path}")
+                listing = self.client.request(
+                    "GET",
+                    path,
+                    what=f"discovery {path}",
+                    timeout=self.group_timeout if group else None,
+                    attempts=GROUP_ATTEMPTS if group else None,
+                )
             except ApiError as error:
                 if error.is_not_found:
                     self._resources[key] = []
                     return []
-                raise
+                if not group:
+                    raise
+                self.failures[f"{group}/{version}"] = _failure_reason(
+                    error,
+                    prefix=f"cluster {self.client.cluster!r}: discovery {path}: ",
+                    timeout=self.group_timeout,
+                )
+                self._resources[key] = []
+                return []
+            except ClusterError as error:
+                if not group:
+                    raise
+                self.failures[f"{group}/{version}"] = _failure_reason(
+                    error,
+                    prefix=f"cluster {self.client.cluster!r}: discovery {path}: ",
+                    timeout=self.group_timeout,
+                )
+                self._resources[key] = []
+                return []
             self._resources[key] = [
                 ApiResource(
                     group=group,
@@ -111,11 +174,29 @@ class Discovery:
                 return resource
         return None
 
+    def failure(self, group: str) -> str | None:
+        """Why ``group``'s discovery (at its preferred version) failed, or ``None``."""
+        version = self.preferred_versions().get(group)
+        return self.failures.get(f"{group}/{version}") if version else None
+
     def require(self, plural: str, group: str) -> ApiResource:
-        """Like :meth:`find`, but a missing resource is a clear :class:`ClusterError`."""
+        """Like :meth:`find`, but a missing resource is a clear :class:`ClusterError`.
+
+        Raises:
+            GroupUnavailableError: the resource's group is advertised but its discovery failed.
+            ClusterError: the cluster does not serve the resource.
+        """
         resource = self.find(plural, group)
         if resource is None:
             name = f"{plural}.{group}" if group else plural
+            reason = self.failure(group)
+            if reason is not None:
+                raise GroupUnavailableError(
+                    f"cluster {self.client.cluster!r} cannot serve {name!r}: discovery of API group "
+                    f"{group}/{self.preferred_versions()[group]} failed: {reason}",
+                    fix="bring that API service back (kubectl get apiservice), or remove the kind from "
+                    "resourceTypes",
+                )
             hint = (
                 "install its CustomResourceDefinition in that cluster, or remove it from resourceTypes"
                 if group and "." in group
@@ -124,19 +205,39 @@ class Discovery:
             raise ClusterError(f"cluster {self.client.cluster!r} does not serve {name!r}", fix=hint)
         return resource
 
-    def namespaced_custom_resources(self, builtin_groups: frozenset[str]) -> list[ApiResource]:
-        """Every namespaced resource in groups not in ``builtin_groups`` (for ``["*"]`` expansion)."""
-        found: list[ApiResource] = []
-        for group in sorted(self.preferred_versions()):
-            if group in builtin_groups:
-                continue
-            found.extend(resource for resource in self.resources(group) if resource.namespaced)
-        return found
+    def non_local_groups(self) -> frozenset[str]:
+        """API groups served through the aggregator (an ``APIService`` with a ``spec.service``).
+
+        Built-in and CRD groups are Local. A cluster that refuses the APIService list (RBAC) is taken to
+        have none.
+        """
+        if self._non_local is None:
+            try:
+                items, _ = self.client.list(APISERVICES_PATH)
+            except ClusterError:
+                items = []
+            self._non_local = frozenset(
+                str((item.get("spec") or {}).get("group") or "")
+                for item in items
+                if (item.get("spec") or {}).get("service")
+            )
+        return self._non_local
 
     def invalidate(self) -> None:
-        """Forget everything (after CRDs were created)."""
+        """Forget what was discovered (after CRDs were created); :attr:`failures` are kept for the report."""
         self._preferred = None
+        self._non_local = None
         self._resources.clear()
+
+
+def _failure_reason(error: ClusterError, *, prefix: str, timeout: float) -> str:
+    """What went wrong, without the cluster and path the warning names anyway."""
+    if isinstance(error, ApiError):
+        detail = str(error.body.get("message", "")).strip() if isinstance(error.body, dict) else ""
+        return f"{error.status} {error.reason or 'error'}" + (f": {detail}" if detail else "")
+    if "timed out" in error.message:
+        return f"no answer within {timeout:g} s"
+    return error.message.removeprefix(prefix).strip()
 
 
 def server_version(client: KubeClient) -> str:

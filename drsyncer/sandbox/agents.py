@@ -1,9 +1,15 @@
 """Sandbox node agents: one real ``sshd`` per sandbox node, on 127.0.0.1, running our ``agent/`` files.
 
 Each :class:`LocalAgent` plays the DaemonSet pod of one node: ``/usr/sbin/sshd -D -e -f CONFIG`` with the
-config rendered from ``agent/sshd_config.tmpl``, the node's cluster host key, and an authorized_keys built
-by :mod:`drsyncer.keys` — pull keys forced to ``rrsync -ro <node root>/pods``, control keys forced to
-``agent/control.py --pods-dir <node root>/pods``. The node's root directory plays ``/var/lib/kubelet``.
+config rendered from ``agent/sshd_config.tmpl`` (``StrictModes yes``, as in the image), the node's cluster
+host key, and an authorized_keys built by :mod:`drsyncer.keys` — pull keys forced to
+``agent/source_gate.py --pods-dir <node root>/pods`` (then ``rrsync -ro`` on one volume), control keys
+forced to ``agent/control.py --pods-dir <node root>/pods``. The node's root directory plays
+``/var/lib/kubelet``; both forced commands read the node's mount table from ``<node root>/mountinfo``
+(:mod:`drsyncer.sandbox.mount_table`), which the sandbox kubelet writes when it "mounts" a volume.
+sshd's ``StrictModes`` wants the authorized_keys file in directories that are root-owned and not
+group/world-writable up to ``/``, which pytest's temp dirs below ``/tmp`` are not, so authorized_keys
+files live in a 0700 directory below ``/run``, removed by :meth:`AgentSet.stop`.
 All agents share 127.0.0.1, so an agent's address is ``127.0.0.1:<its port>``; known_hosts files name each
 port. :meth:`AgentSet.stop` ends every listener and its session children by PID (a killed listener
 leaves its sessions running, so children are collected first). Used by tests and ``drsyncer demo`` only.
@@ -13,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +33,7 @@ from string import Template
 
 import agent as agent_package
 from drsyncer.keys import (
+    ControlLimits,
     KeyPair,
     MappingKeys,
     authorized_keys,
@@ -32,12 +41,17 @@ from drsyncer.keys import (
     known_hosts_line,
     pull_key_file,
 )
+from drsyncer.sandbox.mount_table import mountinfo_path
+from drsyncer.sandbox.pull_log import Pull, read_pulls, with_logged_rsync
 
 SSHD = "/usr/sbin/sshd"
 LOOPBACK = "127.0.0.1"
 AGENT_DIR = Path(agent_package.__file__).resolve().parent
 SSHD_TEMPLATE = AGENT_DIR / "sshd_config.tmpl"
 CONTROL_PROGRAM = AGENT_DIR / "control.py"
+SOURCE_GATE = AGENT_DIR / "source_gate.py"
+SECURE_PARENT = Path("/run")
+"""Where authorized_keys go: root-owned up to ``/``, not world-writable, so ``StrictModes yes`` holds."""
 START_DEADLINE_SECONDS = 10.0
 STOP_DEADLINE_SECONDS = 5.0
 
@@ -249,8 +263,8 @@ def _is_free(address: str, port: int) -> bool:
 
 
 def _write_private(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(text)
     os.chmod(path, 0o600)
@@ -262,6 +276,23 @@ def control_program_argv() -> list[str]:
     return [sys.executable, "-I", str(CONTROL_PROGRAM), "--rsync", "/usr/bin/rsync", "--ssh", "/usr/bin/ssh"]
 
 
+def source_gate_argv() -> list[str]:
+    """How the sandbox runs ``agent/source_gate.py``, the pull key's forced command (then ``rrsync -ro``)."""
+    return [sys.executable, "-I", str(SOURCE_GATE), "--rrsync", "/usr/bin/rrsync"]
+
+
+def _control_limits(
+    source_cluster: str, nodes: Sequence[AgentNode], ports: Mapping[str, int]
+) -> ControlLimits:
+    """What a DR agent's ``pull`` may reach: the source nodes' addresses, and their port if they share one."""
+    sources = [node for node in nodes if node.cluster == source_cluster]
+    source_ports = {ports[node.name] for node in sources}
+    return ControlLimits(
+        source_port=source_ports.pop() if len(source_ports) == 1 else None,
+        source_cidrs=tuple(sorted({f"{node.address}/32" for node in sources})),
+    )
+
+
 @dataclass
 class AgentSet:
     """All sandbox agents of a test session or demo, plus the controller's key files."""
@@ -269,6 +300,8 @@ class AgentSet:
     agents: dict[str, LocalAgent]
     work_dir: Path
     mappings: dict[str, SandboxMapping]
+    secure_dir: Path | None = None
+    """A 0700 directory below ``/run`` with each agent's authorized_keys; removed by :meth:`stop`."""
 
     @classmethod
     def start(
@@ -281,7 +314,12 @@ class AgentSet:
     ) -> AgentSet:
         """Write every agent's files, start every sshd; stop the started ones if one fails."""
         ports = _assign_ports(nodes)
-        agent_set = cls(agents={}, work_dir=work_dir, mappings={m.keys.cluster_mapping: m for m in mappings})
+        agent_set = cls(
+            agents={},
+            work_dir=work_dir,
+            mappings={m.keys.cluster_mapping: m for m in mappings},
+            secure_dir=Path(tempfile.mkdtemp(prefix="dr-syncer-agents-", dir=SECURE_PARENT)),
+        )
         try:
             for node in nodes:
                 agent = LocalAgent(
@@ -312,14 +350,20 @@ class AgentSet:
         as_source = [m for m in self.mappings.values() if m.source_cluster == node.cluster]
         as_dr = [m for m in self.mappings.values() if m.dr_cluster == node.cluster]
         _write_private(config / "ssh_host_ed25519_key", host_key.private_openssh)
-        _write_private(
-            config / "authorized_keys",
+        assert self.secure_dir is not None
+        authorized = _write_private(
+            self.secure_dir / node.name / "authorized_keys",
             authorized_keys(
                 pull_keys=[m.keys.pull for m in as_source],
                 control_keys={m.keys.cluster_mapping: m.keys.control for m in as_dr},
                 pods_dir=str(node.pods_dir),
-                control_program=control_program_argv(),
+                source_gate=source_gate_argv(),
+                control_program=with_logged_rsync(control_program_argv(), config),
                 keys_dir=str(config),
+                mountinfo=str(mountinfo_path(node.root_dir)),
+                control_limits={
+                    m.keys.cluster_mapping: _control_limits(m.source_cluster, nodes, ports) for m in as_dr
+                },
             ),
         )
         for mapping in as_dr:
@@ -336,10 +380,10 @@ class AgentSet:
             render_sshd_config(
                 port=agent.port,
                 host_key=str(config / "ssh_host_ed25519_key"),
-                authorized_keys_file=str(config / "authorized_keys"),
+                authorized_keys_file=str(authorized),
                 pid_file=str(config / "sshd.pid"),
                 listen_address=node.address,
-                strict_modes=False,
+                strict_modes=True,
             ),
         )
 
@@ -370,10 +414,16 @@ class AgentSet:
     def __getitem__(self, node_name: str) -> LocalAgent:
         return self.agents[node_name]
 
+    def pulls(self) -> list[Pull]:
+        """Every rsync the agents ran, by start time (their pull logs, :mod:`drsyncer.sandbox.pull_log`)."""
+        return read_pulls(self.work_dir / "agents")
+
     def stop(self) -> None:
-        """Stop every agent (listener and sessions) by PID."""
+        """Stop every agent (listener and sessions) by PID; remove the authorized_keys directory."""
         for agent in self.agents.values():
             agent.stop()
+        if self.secure_dir is not None:
+            shutil.rmtree(self.secure_dir, ignore_errors=True)
 
 
 def start_cluster_agents(

@@ -42,6 +42,7 @@ class Allocator:
         if spec.get("type") != "ExternalName":
             causes += self._assign_ip(spec, used_ips, old=old)
         if spec.get("type") in ("NodePort", "LoadBalancer"):
+            _keep_allocated_ports(spec, old)
             causes += self._assign_ports(spec, used_ports, old=old)
         else:
             for port in spec.get("ports") or []:
@@ -133,3 +134,20 @@ class Allocator:
                     taken.add(candidate)
                     break
         return causes
+
+
+def _keep_allocated_ports(spec: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """kube-apiserver's ``patchAllocatedValues``: a port sent without nodePort keeps the old one of its name.
+
+    Only when the old Service had nodePorts too, and never a value another port of the new spec claims.
+    """
+    if old is None or old.get("type") not in ("NodePort", "LoadBalancer"):
+        return
+    ports = spec.get("ports") or []
+    claimed = {p.get("nodePort") for p in ports if p.get("nodePort")}
+    previous = {p.get("name", ""): p.get("nodePort") for p in old.get("ports") or [] if p.get("nodePort")}
+    for port in ports:
+        kept = previous.get(port.get("name", ""))
+        if not port.get("nodePort") and kept and kept not in claimed:
+            port["nodePort"] = kept
+            claimed.add(kept)

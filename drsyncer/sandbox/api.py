@@ -30,6 +30,7 @@ from drsyncer.sandbox.defaulting import INITIAL_STATUS, apply_defaults
 from drsyncer.sandbox.resources import Registry, ResourceType
 from drsyncer.sandbox.selectors import field_matcher, label_matcher
 from drsyncer.sandbox.store import Store
+from drsyncer.sandbox.termination import GracefulTermination
 from drsyncer.sandbox.validation import job_selector, validate, validate_name
 
 JSON_PATCH = "application/json-patch+json"
@@ -81,6 +82,10 @@ class Hooks:
     after_create: list[Callable[[ResourceType, KubeObject], None]] = field(default_factory=list)
     after_update: list[Callable[[ResourceType, KubeObject], None]] = field(default_factory=list)
     after_delete: list[Callable[[ResourceType, KubeObject], None]] = field(default_factory=list)
+    admit: list[Callable[[ResourceType, KubeObject, KubeObject | None], None]] = field(default_factory=list)
+    """Admission checks run after validation on create/update (old is None on create); they raise."""
+    mutating_admission: list[Callable[[ResourceType, KubeObject], bool]] = field(default_factory=list)
+    """Mutating admission (admission.py): edits the object after managedFields; True when it did."""
 
 
 def manager_from_user_agent(user_agent: str) -> str:
@@ -113,6 +118,7 @@ class Api:
         self.allocator = allocator
         self.hooks = Hooks()
         self.kick: Callable[[], None] = lambda: None
+        self.termination = GracefulTermination(self)
 
     # ----------------------------------------------------------------- reads
 
@@ -244,12 +250,15 @@ class Api:
                 obj["status"] = copy.deepcopy(INITIAL_STATUS.get(resource.key, {}))
         obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
         apply_defaults(resource.key, obj)
+        if not managed:  # managedFields before admission and allocation, as kube-apiserver records them
+            obj = self._record_update(None, obj, options)
+        self._mutate(resource, obj)
         causes = self._server_rules(resource, obj, None)
         causes += validate(resource, obj, None)
         if causes:
             raise errors.invalid(resource.kind, resource.group, name, causes)
-        if not managed:
-            obj = self._record_update(None, obj, options)
+        for admit in self.hooks.admit:
+            admit(resource, obj, None)
         if options.dry_run:
             return obj
         stored = self.store.put(resource.key, obj, event="ADDED")
@@ -328,6 +337,12 @@ class Api:
         finalizers = claim["metadata"].setdefault("finalizers", [])
         if "kubernetes.io/pvc-protection" not in finalizers:
             finalizers.append("kubernetes.io/pvc-protection")
+
+    def _mutate(self, resource: ResourceType, obj: KubeObject) -> None:
+        """Mutating admission (after managedFields, before allocation); re-default what it changed."""
+        changed = [hook(resource, obj) for hook in self.hooks.mutating_admission]  # every hook runs
+        if any(changed):
+            apply_defaults(resource.key, obj)
 
     def _record_update(self, old: KubeObject | None, new: KubeObject, options: WriteOptions) -> KubeObject:
         management = _field_management()
@@ -417,12 +432,18 @@ class Api:
                 new["status"] = copy.deepcopy(old["status"])
             else:
                 new.pop("status", None)
-        metadata = new["metadata"]
         apply_defaults(resource.key, new)
+        if not managed:  # managedFields before admission and allocation, as kube-apiserver records them
+            new = self._record_update(old, new, options)
+        if not options.subresource:
+            self._mutate(resource, new)
+        metadata = new["metadata"]
         causes = self._server_rules(resource, new, old) if not options.subresource else []
         causes += validate(resource, new, old)
         if causes:
             raise errors.invalid(resource.kind, resource.group, name, causes)
+        for admit in self.hooks.admit:
+            admit(resource, new, old)
         if resource.generation:
             metadata["generation"] = old_metadata.get("generation", 1)
             if _spec_changed(resource, old, new):
@@ -435,8 +456,6 @@ class Api:
             return gone
         if _same(old, new, managed=managed):
             return old
-        if not managed:
-            new = self._record_update(old, new, options)
         if options.dry_run:
             return new
         stored = self.store.put(resource.key, new, event="MODIFIED")
@@ -580,14 +599,27 @@ class Api:
                     f"the UID in the precondition ({preconditions['uid']}) does not match the UID in record "
                     f"({obj['metadata']['uid']}). The object might have been deleted and then recreated",
                 )
-            return self._delete_locked(resource, obj, _propagation(resource, body), options)
+            return self._delete_locked(
+                resource, obj, _propagation(resource, body), options, grace=body.get("gracePeriodSeconds")
+            )
 
     def _delete_locked(
-        self, resource: ResourceType, obj: KubeObject, propagation: str, options: WriteOptions
+        self,
+        resource: ResourceType,
+        obj: KubeObject,
+        propagation: str,
+        options: WriteOptions,
+        *,
+        grace: Any = None,
     ) -> KubeObject:
         metadata = obj["metadata"]
         if metadata.get("deletionTimestamp"):
             return self.present(resource, obj)
+        if resource.key == ("", "pods"):  # graceful deletion (termination.py)
+            marked = self.termination.begin(obj, grace, dry_run=options.dry_run)
+            if marked is not None:
+                self.kick()
+                return self.present(resource, marked)
         finalizers = list(metadata.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")

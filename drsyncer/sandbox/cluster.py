@@ -20,15 +20,21 @@ import yaml
 
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import tls
+from drsyncer.sandbox.aggregated import AggregatedApis
 from drsyncer.sandbox.allocation import Allocator
 from drsyncer.sandbox.api import Api, WriteOptions
 from drsyncer.sandbox.audit import AuditLog
 from drsyncer.sandbox.faults import Faults
 from drsyncer.sandbox.kubelet import SANDBOX_PROVISIONER, Kubelet, NodeSpec, node_object
 from drsyncer.sandbox.lifecycle import Lifecycle
+from drsyncer.sandbox.limits import SizeLimits
+from drsyncer.sandbox.priority import PriorityAndFairness
+from drsyncer.sandbox.rbac import Rbac
+from drsyncer.sandbox.real_controllers import RealControllers
 from drsyncer.sandbox.resources import Registry
 from drsyncer.sandbox.server import SandboxHTTPServer
 from drsyncer.sandbox.store import Store
+from drsyncer.sandbox.versions import KubernetesVersions
 
 _CLUSTER_INDEX = itertools.count()
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -59,8 +65,14 @@ class FakeCluster:
         self.allocator = Allocator(service_cidr or f"10.{96 + index % 100}.0.0/16")
         self.api = Api(self.store, self.registry, self.allocator)
         self.lifecycle = Lifecycle(self.api)
+        self.rbac = Rbac(self.api)
         self.audit = AuditLog()
         self.faults = Faults()
+        self.aggregated = AggregatedApis(self.api)
+        self.limits = SizeLimits()
+        self.priority = PriorityAndFairness()
+        self.versions = KubernetesVersions(self.registry, self.store)
+        self.api.hooks.admit.append(self.limits.admit)
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         if not nodes:
             self._temporary = tempfile.TemporaryDirectory(prefix=f"sandbox-{name}-")
@@ -73,6 +85,12 @@ class FakeCluster:
             )
         self.nodes = list(nodes)
         self.kubelet = Kubelet(self.api, self.nodes, cluster_index=index)
+        self.controllers = RealControllers(self.api, cluster_name=name)  # README.md, "Real controllers"
+        self.lifecycle.root_ca = self.controllers.identity.root_ca
+        self.kubelet.controllers.extend(self.controllers.passes())
+        self.identity, self.admission = self.controllers.identity, self.controllers.admission
+        self.jobs, self.cronjobs = self.controllers.jobs, self.controllers.cronjobs
+        self.keda = self.controllers.keda
         self._background = background
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -107,6 +125,7 @@ class FakeCluster:
     def stop(self) -> None:
         """Stop serving: end watches, close connections, stop controllers."""
         self.kubelet.stop_background()
+        self.api.termination.cancel()
         self.lifecycle.stop()
         self.store.close()
         if self._server is not None:
@@ -147,10 +166,18 @@ class FakeCluster:
     def reset(self) -> None:
         """Drop everything but the default objects; clear audit, faults and CRD kinds. Cheap."""
         self.kubelet.reset()
+        self.api.termination.reset()
         self.registry.reset()
         self.store.restore(self._defaults)
         self.audit.clear()
         self.faults.clear()
+        self.rbac.reset()
+        self.aggregated.reset()
+        self.limits.reset()
+        self.priority.reset()
+        self.versions.reset()
+        self.lifecycle.establish_delay = 0.0
+        self.controllers.reset()
 
     def compact(self) -> int:
         """Forget watch history: watches and continue tokens from older versions get 410 Expired."""
@@ -264,4 +291,5 @@ class FakeCluster:
         )
         for node in self.nodes:
             self.create(node_object(node, self.index), manager="kubelet")
+        self.aggregated.install_local()
         self.lifecycle.settle()

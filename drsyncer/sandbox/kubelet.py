@@ -30,11 +30,13 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drsyncer.objects import KubeObject
+from drsyncer.sandbox import mount_table
 from drsyncer.sandbox.api import Api, now
 from drsyncer.sandbox.resources import ResourceType
 from drsyncer.sandbox.selectors import selector_matches
@@ -157,6 +159,8 @@ class Kubelet:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self.controllers: list[Callable[[], None]] = []
+        """Real-controller passes (wired by cluster.py: jobs, hpa, ...), run first in each round."""
 
     def _type(self, group: str, plural: str) -> ResourceType:
         resource = self.api.registry.by_key((group, plural))
@@ -198,6 +202,7 @@ class Kubelet:
 
     def _round(self) -> None:
         for step in (
+            *self.controllers,
             self._deployments,
             self._replicasets,
             self._statefulsets,
@@ -490,6 +495,8 @@ class Kubelet:
         for pv_name, home in mounts:
             target = node.root_dir / "pods" / pod["metadata"]["uid"] / "volumes" / CSI_DIR / pv_name / "mount"
             self._mount(home, target)
+            if not target.is_symlink():
+                mount_table.record_mount(node.root_dir, target)
         stamp = now()
         self._pod_ip += 1
         pod_ip = f"10.244.{self.cluster_index % 250}.{self._pod_ip % 250 + 2}"
@@ -571,8 +578,10 @@ class Kubelet:
             destination = followers[0] if followers else home
             if destination.is_symlink():
                 destination.unlink()
+            mount_table.forget_mounts(pod_dir.parent.parent, mount)
             shutil.move(str(mount), str(destination))
             if followers:
+                mount_table.record_mount(destination.parents[5], destination)  # <root>/pods/<uid>/volumes/..
                 for link in [*followers[1:], home]:
                     if link.is_symlink():
                         link.unlink()

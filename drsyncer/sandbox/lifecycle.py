@@ -45,6 +45,10 @@ class Lifecycle:
         api.hooks.after_update.append(self._updated)
         api.hooks.after_delete.append(self._deleted)
         api.kick = self._wake.set
+        self.establish_delay = 0.0
+        """Seconds a created CRD waits before it is Established and its kinds are served (0: at once)."""
+        self.root_ca = ROOT_CA
+        """The CA bundle new namespaces get in ``kube-root-ca.crt`` (cluster.py sets the cluster's own)."""
 
     # ------------------------------------------------------------- hooks
 
@@ -54,7 +58,10 @@ class Lifecycle:
         if resource.key == NAMESPACES:
             self._populate_namespace(obj["metadata"]["name"])
         elif resource.key == CRDS:
-            self._establish(obj)
+            if self.establish_delay:
+                self._establish_later(obj["metadata"]["name"], self.establish_delay)
+            else:
+                self._establish(obj)
 
     def _updated(self, resource: ResourceType, obj: KubeObject) -> None:
         if resource.key in WAKES_ENDPOINTS:
@@ -75,7 +82,10 @@ class Lifecycle:
         config_maps = api.registry.lookup("", "v1", "configmaps")
         assert account is not None
         assert config_maps is not None
-        api.create_internal(account, {"metadata": {"name": "default", "namespace": namespace}})
+        manager = "kube-controller-manager"  # the serviceaccounts controller and root-ca-cert-publisher
+        api.create_internal(
+            account, {"metadata": {"name": "default", "namespace": namespace}}, manager=manager
+        )
         api.create_internal(
             config_maps,
             {
@@ -84,9 +94,22 @@ class Lifecycle:
                     "namespace": namespace,
                     "annotations": {"kubernetes.io/description": "Contains a CA bundle for the cluster."},
                 },
-                "data": {"ca.crt": ROOT_CA},
+                "data": {"ca.crt": self.root_ca},
             },
+            manager=manager,
         )
+
+    def _establish_later(self, name: str, delay: float) -> None:
+        """Establish CRD ``name`` after ``delay`` seconds (as the apiextensions server, not at once)."""
+
+        def establish() -> None:
+            current = self.api.store.get(CRDS, "", name)
+            if current is not None and not current["metadata"].get("deletionTimestamp"):
+                self._establish(current)
+
+        timer = threading.Timer(delay, establish)
+        timer.daemon = True
+        timer.start()
 
     def _establish(self, crd: KubeObject) -> None:
         served = resources_from_crd(crd)

@@ -125,6 +125,7 @@ BUILTINS: tuple[ResourceType, ...] = (
         generation=True,
     ),
     ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, (), _STATUS),
     ResourceType(
         "apiextensions.k8s.io",
         "v1",
@@ -198,6 +199,18 @@ class Registry:
                     del self._by_path[key]
             for resource in resources:
                 self._by_path[(resource.group, resource.version, resource.plural)] = resource
+
+    def add_builtins(self, resources: list[ResourceType]) -> None:
+        """Serve extra built-in versions (an older Kubernetes minor's, see ``versions.py``)."""
+        with self._lock:
+            for resource in resources:
+                self._by_path[(resource.group, resource.version, resource.plural)] = resource
+
+    def remove_builtins(self, resources: list[ResourceType]) -> None:
+        """Stop serving built-in versions added by :meth:`add_builtins`."""
+        with self._lock:
+            for resource in resources:
+                self._by_path.pop((resource.group, resource.version, resource.plural), None)
 
     def unregister(self, group: str, plural: str) -> None:
         """Stop serving a custom resource in every version."""

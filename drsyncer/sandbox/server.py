@@ -25,10 +25,13 @@ import yaml
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import discovery, printing, watch
 from drsyncer.sandbox import status as errors
+from drsyncer.sandbox.aggregated import ProxyRefusal
 from drsyncer.sandbox.api import APPLY_PATCH, WriteOptions, manager_from_user_agent, yaml_or_json
 from drsyncer.sandbox.audit import AuditEntry
+from drsyncer.sandbox.field_validation import validate_body
 from drsyncer.sandbox.resources import ResourceType
 from drsyncer.sandbox.scale import from_scale, paths_from_crd, to_scale
+from drsyncer.sandbox.versions import resource_for_path, warning_header
 
 if TYPE_CHECKING:
     from drsyncer.sandbox.cluster import FakeCluster
@@ -115,32 +118,52 @@ class Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type", "")
         user_agent = self.headers.get("User-Agent", "")
         started = time.time()
-        fault = cluster.faults.take(self.command, path)
+        fault = cluster.faults.take(self.command, path, split.query)
+        if fault is not None and fault.compact:
+            cluster.store.next_version()  # another client's write, then etcd compaction
+            cluster.compact()
         if fault is not None:
             if fault.latency:
                 time.sleep(fault.latency)
             if fault.reset:
                 self._reset(path, query, raw, user_agent, content_type, started)
                 return
+        warnings: list[str] = []
         try:
-            if cluster.token and self.headers.get("Authorization") != f"Bearer {cluster.token}":
-                raise errors.ApiError(401, "Unauthorized", "Unauthorized")
+            cluster.rbac.check(
+                self.command, path, query, self.headers.get("Authorization", ""), admin_token=cluster.token
+            )
             if fault is not None and fault.status:
                 raise _fault_error(fault.status, fault.retry_after)
-            response = route(
-                cluster,
-                self.command,
-                path,
-                query,
-                raw,
-                content_type,
-                user_agent,
-                self.headers.get("Accept", ""),
-            )
+            cluster.limits.check_body(len(raw))
+            body, warnings = _validate_fields(cluster, self.command, path, query, raw, content_type)
+            with cluster.priority.seat(long_running=watch.is_watch(query)):
+                refusal = cluster.aggregated.intercept(path)
+                if refusal is not None:
+                    raise _RefusedError(refusal)
+                response = route(
+                    cluster,
+                    self.command,
+                    path,
+                    query,
+                    body,
+                    content_type,
+                    user_agent,
+                    self.headers.get("Accept", ""),
+                )
         except errors.ApiError as exc:
             response = Response(exc.code, exc.status(), headers=exc.headers)
+        except _RefusedError as refused:
+            answer = refused.refusal
+            response = Response(
+                answer.code,
+                answer.text.encode(),
+                headers=dict(answer.headers),
+                content_type=answer.content_type,
+            )
         except Exception as exc:
             response = Response(500, errors.ApiError(500, "InternalError", f"sandbox: {exc!r}").status())
+        _add_warnings(cluster, path, response, warnings)
         cluster.audit.record(
             AuditEntry(
                 self.command,
@@ -205,6 +228,34 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def _validate_fields(
+    cluster: FakeCluster, method: str, path: str, query: dict[str, str], raw: bytes, content_type: str
+) -> tuple[bytes, list[str]]:
+    """Server-side field validation of a write's body (see :mod:`.field_validation`)."""
+    resource = resource_for_path(cluster.registry, path) if method in ("POST", "PUT", "PATCH") else None
+    if resource is None:
+        return raw, []
+    return validate_body(resource, raw, content_type, query.get("fieldValidation", ""))
+
+
+def _add_warnings(cluster: FakeCluster, path: str, response: Response, texts: list[str]) -> None:
+    """``Warning`` headers: field validation's, and the API version's deprecation (see :mod:`.versions`)."""
+    resource = resource_for_path(cluster.registry, path)
+    deprecation = cluster.versions.warning(resource) if resource is not None else None
+    texts = [*texts, *([deprecation] if deprecation else [])]
+    if texts:
+        value = ", ".join(warning_header(text) for text in texts)
+        response.headers = {**(response.headers or {}), "Warning": value}
+
+
+class _RefusedError(Exception):
+    """The aggregator refused a request to an unavailable aggregated API (see :mod:`.aggregated`)."""
+
+    def __init__(self, refusal: ProxyRefusal) -> None:
+        super().__init__(refusal.text)
+        self.refusal = refusal
+
+
 def _fault_error(code: int, retry_after: int | None) -> errors.ApiError:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if code == 429:
@@ -267,7 +318,7 @@ def _discovery(cluster: FakeCluster, parts: list[str]) -> Response | None:
     registry = cluster.registry
     document: KubeObject | None = None
     if parts == ["version"]:
-        document = discovery.VERSION
+        document = cluster.versions.version_document()
     elif parts == ["api"]:
         document = discovery.api_versions(f"127.0.0.1:{cluster.port}")
     elif parts == ["apis"]:

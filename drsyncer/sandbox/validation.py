@@ -317,6 +317,21 @@ def _service(new: KubeObject, old: KubeObject | None) -> list[Cause]:
     return causes
 
 
+_BINDINGS = (
+    ("rbac.authorization.k8s.io", "rolebindings"),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"),
+)
+
+
+def _role_ref(new: KubeObject, old: KubeObject) -> list[Cause]:
+    """A binding's roleRef never changes (``ValidateRoleBindingUpdate``: ``cannot change roleRef``)."""
+    ref = {key: (new.get("roleRef") or {}).get(key, "") for key in ("apiGroup", "kind", "name")}
+    if ref == {key: (old.get("roleRef") or {}).get(key, "") for key in ("apiGroup", "kind", "name")}:
+        return []
+    shown = f'rbac.RoleRef{{APIGroup:"{ref["apiGroup"]}", Kind:"{ref["kind"]}", Name:"{ref["name"]}"}}'
+    return [Cause("roleRef", f"Invalid value: {shown}: cannot change roleRef")]
+
+
 def validate(resource: ResourceType, new: KubeObject, old: KubeObject | None) -> list[Cause]:
     """Every 422 cause for writing ``new`` over ``old`` (None on create)."""
     metadata = new.get("metadata", {})
@@ -334,6 +349,8 @@ def validate(resource: ResourceType, new: KubeObject, old: KubeObject | None) ->
         causes += _immutable_data(new, old, secret=True)
     elif key == ("", "services"):
         causes += _service(new, old)
+    elif key in _BINDINGS and old is not None:
+        causes += _role_ref(new, old)
     elif key == ("", "pods"):
         causes += _pod_spec("spec", new.get("spec", {}))
         if old is not None:

@@ -15,6 +15,7 @@ entries send nothing, which is what makes a no-op re-sync send zero mutating req
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from drsyncer.kube.discovery import ApiResource, Discovery
 from drsyncer.labels import FIELD_MANAGER
 from drsyncer.objects import KubeObject, object_name
 from drsyncer.report import ObjectOutcome
+from tasks.apply.drain import Drain
 from tasks.apply.immutable import choose_strategy, keep_immutable_fields
 from tasks.plan.planner import PlanEntry, api_group
 
@@ -47,14 +49,13 @@ class ApplyContext:
     field_manager: str = FIELD_MANAGER
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
-    delete_timeout: float = 60.0
 
     def resource_for(self, entry: PlanEntry) -> ApiResource:
         """The DR cluster's served resource for an entry's group and kind."""
-        group = entry.api_version.rpartition("/")[0]
-        for resource in self.discovery.resources(group):
+        group, _, version = entry.api_version.rpartition("/")
+        for resource in [*self.discovery.resources(group, version or None), *self.discovery.resources(group)]:
             if resource.kind == entry.kind:
-                return resource
+                return resource  # the entry's own version first: the sync negotiated it with DR
         name = f"{entry.kind} ({group or 'core'})"
         raise ClusterError(
             f"cluster {self.client.cluster!r} does not serve {name}",
@@ -67,6 +68,10 @@ def apply_entry(context: ApplyContext, entry: PlanEntry) -> ObjectOutcome:
     outcome = ObjectOutcome(
         kind=entry.kind, name=entry.name, action=entry.action, status="", reason=entry.reason
     )
+    if entry.error:
+        outcome.status = "failed"
+        outcome.error = entry.error
+        return outcome
     if entry.action == "unchanged":
         outcome.status = "unchanged"
         return outcome
@@ -80,10 +85,24 @@ def apply_entry(context: ApplyContext, entry: PlanEntry) -> ObjectOutcome:
             outcome.status = "pruned"
         else:
             _apply_with_strategies(context, resource, entry.obj, outcome)
+    except ApiError as error:
+        outcome.status = "failed"
+        outcome.error = too_large_message(entry, error) if error.is_too_large else error.message
     except ClusterError as error:
         outcome.status = "failed"
         outcome.error = error.message
     return outcome
+
+
+def too_large_message(entry: PlanEntry, error: ApiError) -> str:
+    """The failure of an object the API server refused as too large, stating its size."""
+    size = len(json.dumps(entry.obj, separators=(",", ":")))
+    detail = str(error.body.get("message", "")) if isinstance(error.body, dict) else ""
+    return (
+        f"the object is {size} bytes ({size / 1048576:.1f} MiB), over the size limit of "
+        f"cluster {error.cluster!r} ({error.status}: {detail}); split its data into smaller objects or "
+        "exclude it (excludeResources)"
+    )
 
 
 def apply_entries(
@@ -157,7 +176,7 @@ def _apply_with_strategies(
         _apply(context, resource, keep_immutable_fields(body, live))
     else:
         if strategy == ImmutableResourceHandling.RecreateWithPodDrain:
-            _drain_pods(context, desired)
+            _drain_pods(context, context.client.get(path) or desired, outcome)
         policy = "Foreground" if strategy == ImmutableResourceHandling.ForceUpdate else "Background"
         context.client.delete(path, propagation_policy=policy)
         _wait_gone(context, path)
@@ -178,26 +197,36 @@ def _apply(context: ApplyContext, resource: ApiResource, body: KubeObject) -> Ku
 
 
 def _wait_gone(context: ApplyContext, path: str) -> None:
-    deadline = context.monotonic() + context.delete_timeout
+    """Wait up to ``forceDeleteTimeout`` for a deleted object to be gone before it is re-created."""
+    timeout = context.immutable.force_delete_timeout
+    deadline = context.monotonic() + timeout.timedelta.total_seconds()
     while context.client.get(path) is not None:
         if context.monotonic() > deadline:
             raise ClusterError(
-                f"{path} was deleted for re-creation but is still there after {context.delete_timeout:.0f} s",
-                fix="check its finalizers in the DR cluster; the next sync re-creates it",
+                f"{path} was deleted for re-creation but is still there after forceDeleteTimeout "
+                f"({timeout.text})",
+                fix="check its finalizers in the DR cluster, or raise "
+                "immutableResourceConfig.forceDeleteTimeout; the next sync re-creates it",
             )
         context.sleep(0.1)
 
 
-def _drain_pods(context: ApplyContext, obj: KubeObject) -> None:
-    """Delete the pods selected by a workload's selector (RecreateWithPodDrain)."""
-    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    if not labels:
-        return
-    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-    pods_path = f"/api/v1/namespaces/{context.namespace}/pods"
-    pods, _ = context.client.list(pods_path, label_selector=selector)
-    for pod in pods:
-        context.client.delete(f"{pods_path}/{object_name(pod)}")
+def _drain_pods(context: ApplyContext, live: KubeObject, outcome: ObjectOutcome) -> None:
+    """Drain the live DR object's pods for up to ``drainTimeout`` (RecreateWithPodDrain, :mod:`.drain`)."""
+    timeout = context.immutable.drain_timeout
+    drain = Drain(
+        client=context.client,
+        namespace=context.namespace,
+        timeout=timeout.timedelta.total_seconds(),
+        sleep=context.sleep,
+        monotonic=context.monotonic,
+    )
+    remaining = drain.drain(live)
+    if remaining:
+        outcome.reason += (
+            f"; re-created with {len(remaining)} pod(s) still terminating after drainTimeout "
+            f"({timeout.text}): {', '.join(remaining)}"
+        )
 
 
 def _warn_immutable(context: ApplyContext, obj: KubeObject, error: ApiError) -> None:

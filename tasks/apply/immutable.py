@@ -9,7 +9,8 @@ The strategy is chosen in DR-Syncer's order of priority:
 3. ``defaultHandling`` (default ``NoChange``).
 
 ``PartialUpdate`` keeps the live values of the fields the API server will not change
-(:func:`keep_immutable_fields`) and applies the rest.
+(:func:`keep_immutable_fields`) and applies the rest. A RoleBinding's or ClusterRoleBinding's ``roleRef``
+counts as immutable too (the API server answers 422 ``cannot change roleRef``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ IMMUTABLE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "Secret": (("type",), ("data",), ("stringData",)),
     "ConfigMap": (("data",), ("binaryData",)),
+    "RoleBinding": (("roleRef",),),
+    "ClusterRoleBinding": (("roleRef",),),
 }
 
 

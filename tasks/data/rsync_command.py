@@ -4,9 +4,12 @@ Everything that starts rsync or ssh for PVC data builds its argv here, from froz
 shell anywhere. User-supplied ``rsyncOptions`` pass :func:`validate_extra_options`, an allowlist: options
 that run programs or name other hosts (``-e``, ``--rsh``, ``--rsync-path``), server modes (``--server``,
 ``--daemon``), options that delete or write outside the destination (``--remove-source-files``,
-``--backup-dir``, ``--temp-dir``, ``--link-dest`` ...), options that read local files (``--files-from``,
-``--exclude-from``, ``--filter`` merge rules), symlink-following (``-L``, ``-k``, ``-K``) and anything not
-known are refused with :class:`UnsafeRsyncOptionError`.
+``--backup-dir``, ``--temp-dir``, ``--link-dest``, ``--delete-excluded`` ...), options that read local files
+(``--files-from``, ``--exclude-from``, ``--filter`` merge rules), symlink-following (``-L``, ``-k``, ``-K``),
+privilege and device options (``--super``, ``--fake-super``, ``-D``/``--devices``/``--specials``, a
+``--chmod`` that sets setuid, setgid or sticky bits) and anything not known are refused with
+:class:`UnsafeRsyncOptionError`. Every pull also ends its options with ``--no-devices --no-specials``:
+device nodes and FIFOs of a source volume are never recreated on a DR node.
 
 This module is imported by the DR agent's control program as well as by the mover, so it is stdlib-only;
 the agent re-validates every request it receives with the same functions (the control key holder does
@@ -33,21 +36,24 @@ class UnsafeRsyncOptionError(ValueError):
 
 # --- user option allowlist -------------------------------------------------------------------------
 
-_ALLOWED_SHORT = frozenset("arlptgoDHAXSxczvhiWOJuUN")
+_ALLOWED_SHORT = frozenset("arlptgoHAXSxczvhiWOJuUN")
 """Short flags without arguments that only change how the destination mirrors the source."""
 
 _ALLOWED_LONG_FLAGS = frozenset(
     {
-        "archive", "recursive", "links", "perms", "times", "group", "owner", "devices", "specials",
+        "archive", "recursive", "links", "perms", "times", "group", "owner",
         "hard-links", "acls", "xattrs", "sparse", "one-file-system", "checksum", "compress", "verbose",
         "human-readable", "itemize-changes", "whole-file", "no-whole-file", "omit-dir-times",
         "omit-link-times", "update", "atimes", "crtimes", "numeric-ids", "size-only", "ignore-times",
-        "delete", "delete-before", "delete-during", "delete-delay", "delete-after", "delete-excluded",
+        "delete", "delete-before", "delete-during", "delete-delay", "delete-after",
         "safe-links", "munge-links", "executability", "stats", "progress", "no-motd", "prune-empty-dirs",
         "preallocate", "fsync", "open-noatime", "no-perms", "no-owner", "no-group", "no-times",
-        "no-compress", "super", "fake-super",
+        "no-compress", "no-devices", "no-specials",
     }
 )  # fmt: skip
+
+_CHMOD_CLAUSE = r"[DF]?(?:[ugoa]*[+\-=][rwxX]*|0?[0-7]{3})"
+"""One ``--chmod`` clause without setuid, setgid or sticky bits (no ``s``/``t``, no 4-digit modes)."""
 
 _ALLOWED_LONG_WITH_VALUE: dict[str, re.Pattern[str]] = {
     "bwlimit": re.compile(r"^\d+(\.\d+)?[KMGkmg]?$"),
@@ -60,7 +66,7 @@ _ALLOWED_LONG_WITH_VALUE: dict[str, re.Pattern[str]] = {
     "min-size": re.compile(r"^\d+(\.\d+)?[KMGTkmgt]?[Bb]?$"),
     "timeout": re.compile(r"^\d+$"),
     "contimeout": re.compile(r"^\d+$"),
-    "chmod": re.compile(r"^[ugoaDF0-7+\-=rwxXst,]+$"),
+    "chmod": re.compile(rf"^{_CHMOD_CLAUSE}(?:,{_CHMOD_CLAUSE})*$"),
     "info": re.compile(r"^[A-Za-z0-9,]+$"),
     "exclude": re.compile(r"^[^\n\r\x00]+$"),
     "include": re.compile(r"^[^\n\r\x00]+$"),
@@ -115,6 +121,12 @@ _REFUSED_REASONS: dict[str, str] = {
     "mkpath": "creates paths outside the volume",
     "write-devices": "writes through device files",
     "copy-devices": "reads device files",
+    "delete-excluded": "with an --exclude it empties the destination past the empty-source guard",
+    "super": "lets the receiver create devices and set privileged attributes",
+    "fake-super": "stores privileged attributes in xattrs the DR workload can forge",
+    "devices": "recreates source device nodes on the DR node",
+    "specials": "recreates source FIFOs and sockets on the DR node",
+    "D": "recreates source device nodes on the DR node",
 }
 
 
@@ -143,7 +155,8 @@ def _validate_one(option: str) -> None:
             if pattern is None:
                 raise UnsafeRsyncOptionError(f"rsync option --{name} is not on the allowlist (with a value)")
             if not pattern.match(value):
-                raise UnsafeRsyncOptionError(f"rsync option --{name} has an invalid value {value!r}")
+                reason = " (setuid, setgid and sticky bits are refused)" if name == "chmod" else ""
+                raise UnsafeRsyncOptionError(f"rsync option --{name} has an invalid value {value!r}{reason}")
             return
         if name not in _ALLOWED_LONG_FLAGS:
             raise UnsafeRsyncOptionError(f"rsync option --{name} is not on the allowlist")
@@ -164,7 +177,12 @@ _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A
 
 
 def validate_host(host: str) -> str:
-    """Return ``host`` if it is an IP address or a DNS name; refuse option-like or odd strings."""
+    """Return ``host`` if it is an IP address or a DNS name; refuse option-like or odd strings.
+
+    IPv6 scope IDs (``fe80::1%eth0``) are refused: ``ipaddress`` accepts any text after ``%``.
+    """
+    if not isinstance(host, str) or "%" in host:
+        raise UnsafeRsyncOptionError(f"host {str(host)[:80]!r} is not an IP address or DNS name")
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -284,6 +302,8 @@ def rsync_pull_argv(
 ) -> list[str]:
     """The rsync argv a DR agent runs to mirror ``source_host:source_path/`` into ``destination_dir/``.
 
+    ``files_from`` names a NUL-separated file list (``--from0``: any byte but NUL may be in a name).
+
     ``source_path`` is relative to the source agent's pods directory (its ``rrsync -ro`` root);
     ``destination_dir`` is the already-resolved absolute directory on the DR agent.
     """
@@ -309,8 +329,9 @@ def rsync_pull_argv(
         _validate_one(f"--exclude={pattern}")
         argv.append(f"--exclude={pattern}")
     argv += list(validate_extra_options(options.extra_options))
+    argv += ["--no-devices", "--no-specials"]  # after the extras: a user "-a" must not bring -D back
     if files_from is not None:
-        argv.append(f"--files-from={files_from}")
+        argv += [f"--files-from={files_from}", "--from0"]
     argv += ["--", rsync_remote(source_host, source_path), destination_dir.rstrip("/") + "/"]
     return argv
 

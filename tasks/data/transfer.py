@@ -56,6 +56,8 @@ CONTROL_EXIT_MEANINGS = {
     77: "the empty-source guard refused the pull",
     124: "the pull exceeded its timeout",
 }
+SOURCE_GATE_NAME = "dr-syncer-source-gate"
+"""How the pull key's forced command on source agents signs its refusals (``agent/source_gate.py``)."""
 _AUTH_MARKERS = (
     "Host key verification failed",
     "REMOTE HOST IDENTIFICATION HAS CHANGED",
@@ -177,6 +179,10 @@ class _LineWriter:
         return len(text)
 
     def flush(self) -> None:
+        """Nothing: invoke flushes after every chunk, and a chunk may end mid-line (see :meth:`finish`)."""
+
+    def finish(self) -> None:
+        """Hand over the last line if the stream ended without a line break."""
         if self._rest.strip():
             self.write("\n")
 
@@ -240,6 +246,7 @@ class AgentClient:
         """Run one control-program command; stream stdout lines to ``on_line``; classify connection errors."""
         out: list[str] = []
         err: list[str] = []
+        out_writer, err_writer = _LineWriter(on_line, out), _LineWriter(None, err)
         try:
             result = self._connection.run(
                 command,
@@ -247,12 +254,14 @@ class AgentClient:
                 warn=True,
                 pty=False,
                 in_stream=False,
-                out_stream=_LineWriter(on_line, out),
-                err_stream=_LineWriter(None, err),
+                out_stream=out_writer,
+                err_stream=err_writer,
                 timeout=timeout,
             )
         except Exception as error:
             raise classify_connection_error(error, self.host, self.port) from error
+        out_writer.finish()
+        err_writer.finish()
         exit_code = result.exited if isinstance(result.exited, int) else -1
         return RemoteRun(exit_code=exit_code, stdout=out, stderr=err)
 
@@ -355,14 +364,18 @@ def classify_exit(run: RemoteRun, *, what: str) -> DataSyncError:
         return DataAuthError(
             message, fix="check the pull key and the source cluster's host key on the DR agents"
         )
-    if (
-        code in (12, 23)
-        and "No such file or directory" in detail
-        and ("rrsync" in detail or "change_dir" in detail)
+    if code in (12, 23) and (
+        ("No such file or directory" in detail and ("rrsync" in detail or "change_dir" in detail))
+        or (f"{SOURCE_GATE_NAME}: volume path" in detail and "does not exist" in detail)
     ):
         return DataSyncError(
             f"{what} failed: the source volume path does not exist on the source agent ({detail})",
             fix="check the source endpoint (is the volume mounted on that node?)",
+        )
+    if f"{SOURCE_GATE_NAME}:" in detail:
+        return DataSyncError(
+            f"{what} failed: the source agent refused the volume path ({detail})",
+            fix="check the source endpoint: only mounted PersistentVolume paths are served",
         )
     if code == 77:
         return DataSafetyError(message, fix="check the source volume is mounted; or set allowEmptySource")

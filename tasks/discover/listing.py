@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from drsyncer.config.resource_types import SYNCABLE
+from drsyncer.config.wildcard import WildcardConfig
 from drsyncer.kube.client import KubeClient
-from drsyncer.kube.discovery import ApiResource, Discovery
+from drsyncer.kube.discovery import ApiResource, Discovery, GroupUnavailableError
 from drsyncer.objects import KubeObject
+from tasks.discover.expansion import expansion_context, group_verdict, resource_verdict
 
 BUILTIN_GROUPS = frozenset(
     {rt.group for rt in SYNCABLE.values()}
@@ -48,18 +50,79 @@ def split_resource_name(name: str) -> tuple[str, str]:
     return plural, group
 
 
+@dataclass(frozen=True)
+class KindProblem:
+    """A kind left out at discovery time: reported once for the whole kind, not per object."""
+
+    kind: str
+    """The Kind when known, else the resource or group name."""
+    resource: str
+    """``plural.group`` (or the group, for a whole group left out)."""
+    reason: str
+    failed: bool = False
+    """``True``: the kind fails (the user listed it); ``False``: it is skipped."""
+
+
+@dataclass
+class Resolution:
+    """The kinds a sync copies, and the kinds it leaves out with the reason."""
+
+    resources: list[ApiResource] = field(default_factory=list)
+    problems: list[KindProblem] = field(default_factory=list)
+
+
 def resolve_resources(
-    discovery: Discovery, names: Sequence[str], *, all_custom_resources: bool = False
-) -> list[ApiResource]:
-    """The served :class:`ApiResource` for each name, in order; a missing one is a ClusterError."""
-    resolved = [discovery.require(*split_resource_name(name)) for name in names]
+    discovery: Discovery,
+    names: Sequence[str],
+    *,
+    all_custom_resources: bool = False,
+    wildcard: WildcardConfig | None = None,
+) -> Resolution:
+    """The served :class:`ApiResource` for each name, in order, then ``["*"]``'s expansion.
+
+    A kind listed by name whose API group failed discovery fails alone (a :class:`KindProblem` with the
+    reason); a kind the cluster does not serve at all is a :class:`ClusterError` for the whole mapping.
+    ``["*"]`` follows :mod:`tasks.discover.expansion`; what it leaves out is reported as skipped.
+    """
+    resolution = Resolution()
+    for name in names:
+        try:
+            resolution.resources.append(discovery.require(*split_resource_name(name)))
+        except GroupUnavailableError as error:
+            resolution.problems.append(
+                KindProblem(kind=name, resource=name, reason=error.message, failed=True)
+            )
     if all_custom_resources:
-        seen = {resource.qualified_name for resource in resolved}
-        for resource in discovery.namespaced_custom_resources(BUILTIN_GROUPS):
-            if resource.qualified_name not in seen and "list" in resource.verbs:
-                resolved.append(resource)
-                seen.add(resource.qualified_name)
-    return resolved
+        _expand_wildcard(discovery, resolution, wildcard or WildcardConfig())
+    return resolution
+
+
+def _expand_wildcard(discovery: Discovery, resolution: Resolution, wildcard: WildcardConfig) -> None:
+    seen = {resource.qualified_name for resource in resolution.resources}
+    seen |= {problem.resource for problem in resolution.problems}
+    groups = [group for group in sorted(discovery.preferred_versions()) if group not in BUILTIN_GROUPS]
+    context = expansion_context(
+        non_local_groups=discovery.non_local_groups() if groups else frozenset(),
+        excluded=wildcard.excluded,
+        include_aggregated=wildcard.include_aggregated_apis,
+    )
+    for group in groups:
+        reason = group_verdict(group, context)
+        if reason is not None:
+            if group not in context.excluded:
+                resolution.problems.append(KindProblem(kind=group, resource=group, reason=reason))
+            continue
+        for resource in discovery.resources(group):
+            if not resource.namespaced or resource.qualified_name in seen:
+                continue
+            seen.add(resource.qualified_name)
+            reason = resource_verdict(resource, context)
+            if reason is None:
+                resolution.resources.append(resource)
+            else:
+                resolution.problems.append(
+                    KindProblem(kind=resource.kind, resource=resource.qualified_name, reason=reason)
+                )
 
 
 @dataclass
@@ -71,11 +134,24 @@ class KindListing:
     destination: list[KubeObject] = field(default_factory=list)
 
 
+PAGE_SIZES: dict[tuple[str, str], int] = {("", "secrets"): 50, ("", "configmaps"): 100}
+"""Objects per list page for kinds whose objects can be large (up to ~1.5 MiB each): a page of 500
+Secrets could be hundreds of MB in one response. Other kinds: :data:`DEFAULT_PAGE_SIZE`."""
+DEFAULT_PAGE_SIZE = 500
+
+
+def page_size(resource: ApiResource) -> int:
+    """Objects per list page for ``resource`` (smaller for Secrets and ConfigMaps)."""
+    return PAGE_SIZES.get((resource.group, resource.plural), DEFAULT_PAGE_SIZE)
+
+
 def list_namespace(
     client: KubeClient, resource: ApiResource, namespace: str | None, *, label_selector: str = ""
 ) -> list[KubeObject]:
     """Every object of ``resource`` in ``namespace`` (all pages), with apiVersion and kind set."""
-    items, _ = client.list(resource.path(namespace), label_selector=label_selector)
+    items, _ = client.list(
+        resource.path(namespace), label_selector=label_selector, page_size=page_size(resource)
+    )
     for item in items:
         item.setdefault("apiVersion", resource.api_version)
         item.setdefault("kind", resource.kind)

@@ -25,6 +25,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
 from drsyncer.errors import DrSyncerError
 from tasks.dr.health import ProbeResult, running_pods, wait_ready, wait_stopped
 from tasks.dr.operation_report import StepRecord, now_text
+from tasks.dr.parking import park_side, unpark_side
 from tasks.dr.schedules import pause_sync_deployments, resume_sync_deployments
 from tasks.dr.staleness import default_max_staleness, staleness_problem, sync_history
 from tasks.dr.workloads import Side, at_rest_problems, list_workloads, record_replicas, start_side, stop_side
@@ -64,6 +65,7 @@ def stop_workloads(session: SyncSession, role: str, step: str) -> StepRecord:
     """Scale the side to 0, suspend its CronJobs and park its DaemonSets."""
     started = now_text()
     change = stop_side(side_of(session, role), session.mapping)
+    change.changes.update(park_side(side_of(session, role), session.mapping))
     detail = ", ".join(f"{ref}: {what}" for ref, what in change.changes.items() if what != "unchanged")
     return _record(step, started, objects=change.count, detail=detail or "already at rest")
 
@@ -73,6 +75,7 @@ def start_workloads(session: SyncSession, role: str, counts: dict[str, int], ste
     """Scale the side to ``counts`` (else its recorded counts), resume CronJobs, unpark DaemonSets."""
     started = now_text()
     change = start_side(side_of(session, role), session.mapping, counts)
+    change.changes.update(unpark_side(side_of(session, role), session.mapping))
     detail = ", ".join(f"{ref}: {what}" for ref, what in change.changes.items() if what != "unchanged")
     return _record(step, started, objects=change.count, detail=detail or "nothing to start")
 

@@ -15,7 +15,15 @@ from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
 from drsyncer.kube.client import object_path
 from drsyncer.objects import KubeObject
-from tasks.dr.workloads import CRONJOB, DAEMONSET, Side, list_workloads, replicas_of, workload_ref
+from tasks.dr.workloads import (
+    CRONJOB,
+    DAEMONSET,
+    SUSPENDABLE,
+    Side,
+    list_workloads,
+    replicas_of,
+    workload_ref,
+)
 from tasks.filter.selectors import LabelSelector
 
 POLL_SECONDS = 0.5
@@ -67,7 +75,7 @@ def ready_state(workloads: list[KubeObject]) -> dict[str, str]:
     """``ready`` per workload whose controller saw its latest spec and has every wanted pod ready."""
     state: dict[str, str] = {}
     for workload in workloads:
-        if workload.get("kind") == CRONJOB.kind:
+        if workload.get("kind") in SUSPENDABLE:
             continue
         status = workload.get("status") or {}
         generation = (workload.get("metadata") or {}).get("generation")

@@ -56,7 +56,10 @@ DEPLOYMENT = WorkloadKind("Deployment", "apps", "v1", "deployments")
 STATEFULSET = WorkloadKind("StatefulSet", "apps", "v1", "statefulsets")
 DAEMONSET = WorkloadKind("DaemonSet", "apps", "v1", "daemonsets")
 CRONJOB = WorkloadKind("CronJob", "batch", "v1", "cronjobs")
-WORKLOAD_KINDS = (DEPLOYMENT, STATEFULSET, DAEMONSET, CRONJOB)
+JOB = WorkloadKind("Job", "batch", "v1", "jobs")
+WORKLOAD_KINDS = (DEPLOYMENT, STATEFULSET, DAEMONSET, CRONJOB, JOB)
+SUSPENDABLE = (CRONJOB.kind, JOB.kind)
+"""Kinds at rest with ``spec.suspend: true`` (Jobs only when the mapping lists them)."""
 SCALABLE = (DEPLOYMENT, STATEFULSET)
 KINDS_BY_NAME = {kind.kind: kind for kind in WORKLOAD_KINDS}
 
@@ -156,7 +159,7 @@ def stop_patch(obj: KubeObject) -> tuple[dict[str, Any] | None, str]:
     if kind in (DEPLOYMENT.kind, STATEFULSET.kind):
         current = replicas_of(obj)
         return (None, "unchanged") if current == 0 else ({"spec": {"replicas": 0}}, f"{current} → 0")
-    if kind == CRONJOB.kind:
+    if kind in SUSPENDABLE:
         if spec.get("suspend"):
             return None, "unchanged"
         annotations = {labels.ORIGINAL_SUSPEND: "false"}
@@ -184,7 +187,7 @@ def start_patch(obj: KubeObject, counts: dict[str, int]) -> tuple[dict[str, Any]
         if wanted is None or wanted == current:
             return None, "unchanged"
         return {"spec": {"replicas": wanted}}, f"{current} → {wanted}"
-    if kind == CRONJOB.kind:
+    if kind in SUSPENDABLE:
         original = annotations.get(labels.ORIGINAL_SUSPEND)
         suspend = original == "true"
         if original not in ("true", "false") or bool(spec.get("suspend")) == suspend:
@@ -248,7 +251,7 @@ def side_state(side: Side, mapping: EffectiveMapping) -> dict[str, str]:
     for obj in list_workloads(side, mapping):
         status = obj.get("status") or {}
         spec = obj.get("spec") or {}
-        if obj.get("kind") == CRONJOB.kind:
+        if obj.get("kind") in SUSPENDABLE:
             state[workload_ref(obj)] = "suspended" if spec.get("suspend") else "active"
         elif obj.get("kind") == DAEMONSET.kind:
             selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
@@ -273,7 +276,7 @@ def at_rest_problems(workloads: list[KubeObject]) -> dict[str, str]:
         kind = obj.get("kind")
         if kind in (DEPLOYMENT.kind, STATEFULSET.kind) and replicas_of(obj) != 0:
             problems[workload_ref(obj)] = f"{replicas_of(obj)} replicas"
-        elif kind == CRONJOB.kind and not spec.get("suspend"):
+        elif kind in SUSPENDABLE and not spec.get("suspend"):
             problems[workload_ref(obj)] = "not suspended"
         elif kind == DAEMONSET.kind:
             selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}

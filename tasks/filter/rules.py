@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 
 from drsyncer import labels
 from drsyncer.objects import KubeObject, object_name, object_ref
+from tasks.filter.per_cluster import PerClusterObject, per_cluster_reason
 from tasks.filter.selectors import LabelSelector
 
 NEVER_SYNCED_KINDS = frozenset(
     {"Pod", "Event", "Endpoints", "EndpointSlice", "Lease", "ControllerRevision", "Binding", "TokenReview"}
 )
-ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
-SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"  # noqa: S105 - a Secret type, not a secret
 
 
 @dataclass(frozen=True)
@@ -29,10 +28,12 @@ class FilterContext:
     Attributes:
         exclude_resources: ``(kind, name)`` pairs never synced; kind compared case-insensitively.
         label_selector: When set, only objects whose labels match are synced.
+        per_cluster_objects: The mapping's additions to the default list of per-cluster objects.
     """
 
     exclude_resources: tuple[tuple[str, str], ...] = ()
     label_selector: LabelSelector | None = None
+    per_cluster_objects: tuple[PerClusterObject, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,31 +75,58 @@ def never_synced_kind(obj: KubeObject, ctx: FilterContext) -> str | None:
 
 
 def cluster_generated(obj: KubeObject, ctx: FilterContext) -> str | None:
-    """Skip objects every namespace gets from its own cluster.
+    """Skip objects every namespace gets from its own cluster (per-cluster objects).
 
-    The ConfigMap `kube-root-ca.crt` (the cluster's CA bundle) and Secrets of type
-    `kubernetes.io/service-account-token` (tokens signed by the source cluster, useless in DR; the
-    DR cluster issues its own). The `default` ServiceAccount *is* synced, deliberately: DR already
-    has its own `default`, and applying the source's merges into it, so its `imagePullSecrets` (which
-    the DR pods need) reach DR. Every namespace always has a `default`, so it is never pruned.
+    Never copied: the CA bundles `kube-root-ca.crt`, `istio-ca-root-cert` and
+    `openshift-service-ca.crt` (ConfigMaps), Secrets of type `kubernetes.io/service-account-token`
+    (tokens signed by the source cluster; DR issues its own) and the Secrets `default-token-*` and
+    `default-dockercfg-*`. The mapping's `perClusterObjects` (kind and name pattern) add to this
+    list. The `default` ServiceAccount *is* synced, deliberately, but only for its
+    `imagePullSecrets` (see `service_accounts.limit_service_account_secrets`).
     """
-    kind, name = obj.get("kind"), object_name(obj)
-    if kind == "ConfigMap" and name == ROOT_CA_CONFIGMAP:
-        return "the cluster's CA bundle; every namespace gets its own"
-    if kind == "Secret" and obj.get("type") == SERVICE_ACCOUNT_TOKEN:
-        return "service-account token signed by the source cluster; DR issues its own"
-    return None
+    return per_cluster_reason(obj, ctx.per_cluster_objects)
 
 
 def controller_owned(obj: KubeObject, ctx: FilterContext) -> str | None:
     """Skip objects with a controller ownerReference: their owner is synced and recreates them.
 
-    E.g. ReplicaSets of a Deployment, Jobs of a CronJob, Secrets of an operator's custom resource.
+    E.g. ReplicaSets of a Deployment, Jobs of a CronJob, cert-manager's CertificateRequests. Claims
+    are the exception: a PVC owned by a StatefulSet (with a `persistentVolumeClaimRetentionPolicy`)
+    or by an operator's custom resource (CloudNativePG, Strimzi, ECK) holds data nobody recreates,
+    so it is synced, its references stripped, and its data copied. Objects with only non-controller
+    references are synced too, with a warning in the plan (`owner_warning`).
     """
+    if obj.get("kind") == "PersistentVolumeClaim":
+        return None
     for owner in (obj.get("metadata") or {}).get("ownerReferences") or []:
         if owner.get("controller") is True:
             return f"controlled by {owner.get('kind', '?')}/{owner.get('name', '?')}, which is synced instead"
     return None
+
+
+def finished_job(obj: KubeObject, ctx: FilterContext) -> str | None:
+    """Skip finished Jobs: a copy would only run them again in DR.
+
+    A Job whose status has the condition `Complete` or `Failed` (status `"True"`) has done its
+    work at the source. Unfinished Jobs are synced, suspended (`jobs.suspend_jobs`).
+    """
+    if obj.get("kind") != "Job":
+        return None
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True":
+            return (
+                f"finished Job (condition {condition['type']}); running it again in DR would repeat its work"
+            )
+    return None
+
+
+def owner_warning(obj: KubeObject) -> str | None:
+    """A warning for a synced object that has ownerReferences (they are stripped in DR), or None."""
+    owners = (obj.get("metadata") or {}).get("ownerReferences") or []
+    if not owners:
+        return None
+    names = ", ".join(f"{owner.get('kind', '?')}/{owner.get('name', '?')}" for owner in owners)
+    return f"warning: ownerReferences to {names} are not copied (DR has no such owner)"
 
 
 def ignore_label(obj: KubeObject, ctx: FilterContext) -> str | None:
@@ -139,6 +167,7 @@ CHECKS: tuple[FilterCheck, ...] = (
     never_synced_kind,
     cluster_generated,
     controller_owned,
+    finished_job,
     ignore_label,
     excluded_resource,
     label_selector_mismatch,

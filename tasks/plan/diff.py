@@ -5,7 +5,9 @@ apply the server keeps fields others set and fills defaults, so ``live`` normall
 ``desired``. A desired field is satisfied when ``live`` has an equal value: maps by subset, lists by same
 length and element-wise subset (defaults appear inside list items), scalars by equality, resource
 quantities by value. Missing empty maps and lists count as equal to absent ones (the server drops them).
-Secret values never appear in a diff: they are shown as ``(changed)``.
+Keyed lists of built-in kinds (containers, env, volumes, ports, ... — ``list_keys``) are compared item by
+item by key, as apply merges them: an item another writer added in DR (a webhook's sidecar or env var) is
+not a difference. Secret values never appear in a diff: they are shown as ``(changed)``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tasks.field_paths import MISSING, FieldPath, format_path
+from tasks.plan.list_keys import item_key, list_keys
 from tasks.transform.quantities import same_quantity
 
 Change = Literal["added", "changed", "removed"]
@@ -44,8 +47,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def field_differences(desired: Any, live: Any, path: FieldPath = ()) -> list[tuple[FieldPath, Any, Any]]:
-    """Return ``(path, live value, desired value)`` for every desired field ``live`` does not satisfy."""
+def field_differences(
+    desired: Any, live: Any, path: FieldPath = (), *, kind: str | None = None
+) -> list[tuple[FieldPath, Any, Any]]:
+    """Return ``(path, live value, desired value)`` for every desired field ``live`` does not satisfy.
+
+    ``kind`` (default: the desired object's own ``kind``) decides which lists are keyed. Paths into a
+    keyed list use the desired item's index.
+    """
+    if kind is None:
+        kind = str(desired.get("kind", "")) if isinstance(desired, dict) and not path else ""
     if isinstance(desired, dict):
         if live is MISSING and _is_empty(desired):
             return []
@@ -53,16 +64,21 @@ def field_differences(desired: Any, live: Any, path: FieldPath = ()) -> list[tup
             return [(path, live, desired)]
         differences = []
         for key in desired:
-            differences.extend(field_differences(desired[key], live.get(key, MISSING), (*path, key)))
+            differences.extend(
+                field_differences(desired[key], live.get(key, MISSING), (*path, key), kind=kind)
+            )
         return differences
     if isinstance(desired, list):
         if live is MISSING and not desired:
             return []
+        keyed = _keyed_differences(desired, live, path, kind=kind)
+        if keyed is not None:
+            return keyed
         if not isinstance(live, list) or len(live) != len(desired):
             return [(path, live, desired)]
         differences = []
         for index, (want, have) in enumerate(zip(desired, live, strict=True)):
-            differences.extend(field_differences(want, have, (*path, index)))
+            differences.extend(field_differences(want, have, (*path, index), kind=kind))
         return differences
     if live is MISSING and desired is None:
         return []
@@ -73,6 +89,23 @@ def field_differences(desired: Any, live: Any, path: FieldPath = ()) -> list[tup
     if _is_quantity_field(path) and same_quantity(desired, live):
         return []
     return [(path, live, desired)]
+
+
+def _keyed_differences(
+    desired: list[Any], live: Any, path: FieldPath, *, kind: str
+) -> list[tuple[FieldPath, Any, Any]] | None:
+    """Compare a keyed list item by item by key; None when the list is not keyed (or not keyable)."""
+    keys = list_keys(kind, path)
+    if keys is None or not isinstance(live, list):
+        return None
+    desired_keys = [item_key(item, keys) for item in desired]
+    if None in desired_keys or len(set(desired_keys)) != len(desired_keys):
+        return None
+    live_by_key = {item_key(item, keys): item for item in live}
+    differences = []
+    for index, (want, key) in enumerate(zip(desired, desired_keys, strict=True)):
+        differences.extend(field_differences(want, live_by_key.get(key, MISSING), (*path, index), kind=kind))
+    return differences
 
 
 def _is_quantity_field(path: FieldPath) -> bool:

@@ -140,3 +140,31 @@ def describe(path: ManagedPath) -> str:
         else:
             text += str(step)
     return text
+
+
+PEOPLE_MANAGER_PREFIXES = ("kubectl",)
+"""Field managers of people's tools: a value they set in DR by hand is taken back by the next sync."""
+
+
+def controller_owned_paths(
+    live: KubeObject, *, manager: str = FIELD_MANAGER
+) -> list[tuple[ManagedPath, str]]:
+    """Paths of ``live`` that the DR cluster's own controllers own, with the owning manager's name.
+
+    A controller is any field manager other than dr-syncer's own (``manager`` and its ``-operations``
+    sibling, i.e. names starting with ``manager``) and people's tools (``kubectl...``): the Deployment
+    controller (``kube-controller-manager``), an operator, a scaler. Fields dr-syncer owns as well are
+    left out (shared ownership means the values agree).
+    """
+    ours = set(owned_paths(live, manager=manager))
+    found: dict[ManagedPath, str] = {}
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        name = str(entry.get("manager") or "")
+        if name.startswith(manager) or name.startswith(PEOPLE_MANAGER_PREFIXES):
+            continue
+        if entry.get("subresource") not in (None, ""):
+            continue
+        for path in fields_v1_paths(entry.get("fieldsV1") or {}):
+            if path not in ours:
+                found.setdefault(path, name)
+    return sorted(found.items(), key=lambda item: str(item[0]))

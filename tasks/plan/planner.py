@@ -6,21 +6,28 @@ is *unchanged* when applying it would change nothing: every desired field is alr
 object (``diff.field_differences``) and no field dr-syncer owns there (``managed_fields``) is missing from
 the desired object — such a field would be removed by the next apply. That is what makes a re-sync with
 nothing changed send zero mutating requests. Entries come back in apply order, prunes last in reverse.
+
+Fields the DR cluster's own controllers have taken over (``managed_fields.controller_owned_paths``: the
+Deployment controller's revision, an operator's defaults) are neither compared nor sent: ``yield_to_dr_
+controllers`` leaves them to their owner, except the fields that keep a DR copy at rest (replicas,
+suspend, dr-syncer's own annotations), which dr-syncer always takes back.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from drsyncer.labels import FIELD_MANAGER
+from drsyncer.labels import FIELD_MANAGER, PARKED, PREFIX
 from drsyncer.objects import KubeObject, object_name
 from tasks.field_paths import MISSING, FieldPath
 from tasks.filter.rules import Skipped
 from tasks.order import apply_sort_key, prune_sort_key
 from tasks.plan.diff import FieldDiff, field_differences, make_field_diff
-from tasks.plan.managed_fields import is_managed_by, owned_paths, resolve
+from tasks.plan.managed_fields import controller_owned_paths, is_managed_by, owned_paths, resolve
+from tasks.transform.edits import RemoveField, apply_edit
 from tasks.transform.pvcs import reconcile_pvc_with_live
 
 Action = Literal["create", "update", "unchanged", "prune", "skip"]
@@ -33,6 +40,8 @@ class PlanEntry:
     """What apply (or prune) will do with one object, and why.
 
     ``obj`` is the object to apply (create/update/unchanged) or to delete (prune); None for skips.
+    ``error`` is set when the plan already knows the object cannot be applied (e.g. its storage class
+    is missing in DR): apply sends nothing for it and reports it failed with that error.
     """
 
     kind: str
@@ -42,6 +51,7 @@ class PlanEntry:
     reason: str = ""
     api_version: str = ""
     obj: KubeObject | None = field(default=None, repr=False, compare=False)
+    error: str = ""
 
 
 def api_group(obj: KubeObject) -> str:
@@ -68,6 +78,57 @@ def removed_managed_fields(
             continue
         removed.append((concrete, live_value))
     return removed
+
+
+AT_REST_FIELDS: frozenset[FieldPath] = frozenset({("spec", "replicas"), ("spec", "suspend")})
+"""Fields that keep a DR copy at rest: never left to a DR controller, even one that took them over."""
+
+
+def _keeps_at_rest(path: FieldPath) -> bool:
+    if path in AT_REST_FIELDS or PARKED in path:
+        return True
+    return len(path) >= 3 and path[:2] == ("metadata", "annotations") and str(path[2]).startswith(PREFIX)
+
+
+def yield_to_dr_controllers(
+    desired: KubeObject,
+    live: KubeObject,
+    differences: list[tuple[FieldPath, Any, Any]],
+    *,
+    manager: str = FIELD_MANAGER,
+) -> tuple[KubeObject, list[tuple[FieldPath, Any, Any]], list[str]]:
+    """Leave to the DR cluster's controllers the differing fields they own in ``live``.
+
+    Returns the desired object without those fields (so an apply does not fight their owner), the
+    remaining differences, and the names of the controllers yielded to. Fields that keep the DR copy
+    at rest are never yielded.
+    """
+    owned = controller_owned_paths(live, manager=manager)
+    if not owned or not differences:
+        return desired, differences, []
+    claimed: list[tuple[FieldPath, str]] = []
+    for managed_path, owner in owned:
+        value, concrete = resolve(desired, managed_path)
+        if value is not MISSING:
+            claimed.append((concrete, owner))
+    kept: list[tuple[FieldPath, Any, Any]] = []
+    yielded: list[FieldPath] = []
+    owners: list[str] = []
+    for difference in differences:
+        path = difference[0]
+        taken_by = next((name for prefix, name in claimed if path[: len(prefix)] == prefix), None)
+        if taken_by is None or _keeps_at_rest(path):
+            kept.append(difference)
+            continue
+        yielded.append(path)
+        if taken_by not in owners:
+            owners.append(taken_by)
+    if not yielded:
+        return desired, differences, []
+    trimmed = copy.deepcopy(desired)
+    for path in sorted(yielded, key=str, reverse=True):
+        apply_edit(trimmed, RemoveField(path, "owned by a DR controller"))
+    return trimmed, kept, owners
 
 
 def plan_object(
@@ -101,22 +162,25 @@ def plan_object(
         return entry("prune", f"source object is gone and {manager} manages the DR copy", live)
     if live is None:
         return entry("create", "not in the DR namespace", desired)
-    differences = field_differences(desired, live)
+    desired, differences, controllers = yield_to_dr_controllers(
+        desired, live, field_differences(desired, live), manager=manager
+    )
     changes = [make_field_diff(kind, path, before, after) for path, before, after in differences]
     changes.extend(
         make_field_diff(kind, path, before, MISSING)
         for path, before in removed_managed_fields(desired, live, manager=manager)
         if not any(path[: len(changed)] == changed for changed, _, _ in differences)
     )
+    left = f" (fields owned by DR's {', '.join(controllers)} left to it)" if controllers else ""
     if not changes:
-        return entry("unchanged", "the DR copy already matches", desired)
+        return entry("unchanged", f"the DR copy already matches{left}", desired)
     owner = (
         "" if is_managed_by(live, manager=manager) else f"; not yet managed by {manager}, apply takes it over"
     )
     count = len(changes)
     return entry(
         "update",
-        f"{count} field{'s' if count != 1 else ''} differ{'s' if count == 1 else ''}{owner}",
+        f"{count} field{'s' if count != 1 else ''} differ{'s' if count == 1 else ''}{owner}{left}",
         desired,
         changes,
     )

@@ -11,12 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drsyncer.objects import KubeObject
-from tasks.transform import jobs, metadata, namespace_refs, pvcs, services, workloads
+from tasks.transform import (
+    controller_fields,
+    jobs,
+    metadata,
+    namespace_metadata,
+    namespace_refs,
+    parking,
+    pvcs,
+    service_accounts,
+    services,
+    workloads,
+)
 from tasks.transform.context import TransformContext
 from tasks.transform.edits import Edit
 
 RuleFunction = Callable[[KubeObject, TransformContext], list[Edit]]
 ALL_KINDS: frozenset[str] = frozenset()
+_SCALABLE_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 _POD_TEMPLATE_KINDS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 )
@@ -46,9 +58,12 @@ def _rule(function: RuleFunction, *kinds: str) -> Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    _rule(services.drop_allocated_node_ports, "Service"),
     _rule(metadata.strip_server_metadata),
     _rule(metadata.drop_last_applied_configuration),
     _rule(metadata.drop_status),
+    _rule(controller_fields.drop_controller_annotations, *_SCALABLE_KINDS, "DaemonSet"),
+    _rule(namespace_metadata.drop_cluster_specific_namespace_metadata, "Namespace"),
     _rule(namespace_refs.set_namespace),
     _rule(namespace_refs.rewrite_role_binding_subjects, "RoleBinding"),
     _rule(namespace_refs.rewrite_persistent_volume_claim_ref, "PersistentVolume"),
@@ -56,14 +71,19 @@ RULES: tuple[Rule, ...] = (
     _rule(workloads.scale_replicas, "Deployment", "StatefulSet", "ReplicaSet"),
     _rule(workloads.suspend_cronjobs, "CronJob"),
     _rule(workloads.park_daemonsets, "DaemonSet"),
+    _rule(parking.park_workloads),
+    _rule(service_accounts.limit_service_account_secrets, "ServiceAccount"),
     _rule(services.clear_cluster_ips, "Service"),
     _rule(services.drop_health_check_node_port, "Service"),
+    _rule(services.convert_load_balancers, "Service"),
     _rule(pvcs.map_storage_class, "PersistentVolumeClaim"),
     _rule(pvcs.map_access_modes, "PersistentVolumeClaim"),
     _rule(pvcs.clear_volume_name, "PersistentVolumeClaim"),
     _rule(pvcs.drop_binding_annotations, "PersistentVolumeClaim"),
     _rule(pvcs.drop_volume_attributes, "PersistentVolumeClaim"),
+    _rule(pvcs.map_claim_templates, "StatefulSet"),
     _rule(jobs.drop_generated_job_selector, "Job"),
+    _rule(jobs.suspend_jobs, "Job"),
 )
 """Every transformation rule, in application order."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drsyncer import labels
 from drsyncer.objects import KubeObject
 from tasks.field_paths import FieldPath, lookup
 from tasks.transform.context import TransformContext
@@ -57,3 +58,21 @@ def drop_generated_job_selector(obj: KubeObject, ctx: TransformContext) -> list[
         edits.append(RemoveField(_SELECTOR, "the DR server generates the selector"))
         edits.append(RemoveField(("spec", "manualSelector"), "the DR server generates the selector"))
     return edits
+
+
+def suspend_jobs(obj: KubeObject, ctx: TransformContext) -> list[Edit]:
+    """Land every DR Job suspended: a sync never creates anything that runs in DR.
+
+    Sets `spec.suspend: true` (the DR Job controller starts no pod) and records the source's own value
+    in `dr-syncer.io/original-suspend` (`"true"`/`"false"`). Cutover resumes the Jobs that were not
+    suspended at the source; failback suspends them again. Finished Jobs are not copied at all
+    (filter `finished_job`); Jobs created by a CronJob are skipped with their CronJob. Applies to Jobs.
+    """
+    suspended = bool((obj.get("spec") or {}).get("suspend"))
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    recorded = annotations.get(labels.ORIGINAL_SUSPEND)
+    original = recorded if suspended and recorded in ("true", "false") else str(suspended).lower()
+    return [
+        SetField(("spec", "suspend"), True, "DR Jobs stay suspended until cutover"),
+        SetField(("metadata", "annotations", labels.ORIGINAL_SUSPEND), original, "source suspend state"),
+    ]

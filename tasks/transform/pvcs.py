@@ -25,6 +25,7 @@ BINDING_ANNOTATIONS = (
     "volume.kubernetes.io/storage-provisioner",
 )
 VOLUME_ATTRIBUTES = ("volumeMode", "selector", "dataSource", "dataSourceRef")
+DROPPED_VOLUME_ATTRIBUTES = ("selector", "dataSource", "dataSourceRef")
 IMMUTABLE_SPEC_FIELDS = ("storageClassName", "accessModes", "volumeName", *VOLUME_ATTRIBUTES)
 
 
@@ -98,20 +99,41 @@ def drop_binding_annotations(obj: KubeObject, ctx: TransformContext) -> list[Edi
 
 
 def drop_volume_attributes(obj: KubeObject, ctx: TransformContext) -> list[Edit]:
-    """Drop `volumeMode`, `selector`, `dataSource` and `dataSourceRef` unless preserved.
+    """Drop `selector`, `dataSource` and `dataSourceRef` unless preserved; always keep `volumeMode`.
 
-    Kept with `preserveVolumeAttributes` or `syncPersistentVolumes` (DR-Syncer's defaults and
-    behaviour). Without `volumeMode` the DR server defaults to `Filesystem`. Applies to
-    PersistentVolumeClaims.
+    `volumeMode` is always kept: a `Block` claim stays `Block` in DR (its consumers expect a device,
+    and the data copy must land on the same kind of volume). The others name source-cluster volumes
+    and snapshots and are kept only with `preserveVolumeAttributes` or `syncPersistentVolumes`
+    (DR-Syncer's defaults and behaviour). Applies to PersistentVolumeClaims.
     """
     if ctx.preserve_volume_attributes or ctx.sync_persistent_volumes:
         return []
     spec = _spec(obj)
     return [
         RemoveField(("spec", field), "volume attributes not preserved")
-        for field in VOLUME_ATTRIBUTES
+        for field in DROPPED_VOLUME_ATTRIBUTES
         if field in spec
     ]
+
+
+def map_claim_templates(obj: KubeObject, ctx: TransformContext) -> list[Edit]:
+    """Map the storage class and access modes of a StatefulSet's `volumeClaimTemplates`.
+
+    Each template gets exactly the claim rules `map_storage_class` (its own
+    `dr-syncer.io/storage-class` label wins) and `map_access_modes`, so replicas DR creates later get
+    claims DR can provision. Templates are immutable: when an existing DR StatefulSet's templates
+    would change, the plan says so on that StatefulSet and `immutableResourceConfig` decides (keep it,
+    or Recreate). Applies to StatefulSets.
+    """
+    edits: list[Edit] = []
+    for index, template in enumerate(_spec(obj).get("volumeClaimTemplates") or []):
+        if not isinstance(template, dict):
+            continue
+        base = ("spec", "volumeClaimTemplates", index)
+        for edit in (*map_storage_class(template, ctx), *map_access_modes(template, ctx)):
+            if isinstance(edit, SetField):
+                edits.append(SetField((*base, *edit.path), edit.value, f"claim template: {edit.note}"))
+    return edits
 
 
 def reconcile_pvc_with_live(desired: KubeObject, live: KubeObject) -> KubeObject:

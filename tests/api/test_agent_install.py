@@ -117,9 +117,15 @@ def test_install_applies_agent_and_both_directions_keys_and_reinstall_sends_noth
     # Source of the reverse set dr-to-source: serves its pull key read-only.
     reverse_pull = (keys / "dr-to-source" / "pull-key.pub").read_text().split()[1]
     assert any(
-        "rrsync -ro" in line and reverse_pull in line for line in files["authorized_keys"].splitlines()
+        "dr-syncer-source-gate" in line and reverse_pull in line
+        for line in files["authorized_keys"].splitlines()
     )
     assert "pull-dr-to-source" not in files
+    # The DR cluster pulls (prod-dr): its agents mount the pods dir read-write; the control key's pulls
+    # may only reach the source cluster's agent port.
+    assert "--source-port 2222" in files["authorized_keys"]
+    pods = next(m for m in container["volumeMounts"] if m["name"] == "pods")
+    assert pods["readOnly"] is False
     managers = {entry["manager"] for entry in daemon_set["metadata"]["managedFields"]}
     assert "dr-syncer" in managers
 

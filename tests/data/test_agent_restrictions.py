@@ -1,4 +1,8 @@
-"""What the agents' keys can NOT do: the pull key is read-only rsync, the control key runs four verbs."""
+"""What the agents' keys can NOT do: the pull key is read-only rsync, the control key runs four verbs.
+
+Issue 12's least-privilege attacks (secrets next to a volume, symlinks, races, options) are in
+``test_least_privilege.py``.
+"""
 
 from __future__ import annotations
 
@@ -161,7 +165,8 @@ def test_control_key_refuses_symlink_escape(data_sandbox: DataSandbox, tmp_path:
 )
 def test_pull_refuses_injected_source_fields(data_sandbox: DataSandbox, field: str, value: object) -> None:
     destination = data_sandbox.volume("dr-1")
-    source = {"host": "127.0.0.1", "port": data_sandbox.agents["prod-1"].port, "path": "a/b"}
+    path = data_sandbox.volume("prod-1").endpoint.path
+    source = {"host": "127.0.0.1", "port": data_sandbox.agents["prod-1"].port, "path": path}
     source[field] = value  # type: ignore[assignment]
 
     result = _control(
@@ -179,7 +184,11 @@ def test_pull_refuses_injected_source_fields(data_sandbox: DataSandbox, field: s
 def test_pull_refuses_dangerous_rsync_options(data_sandbox: DataSandbox, option: str) -> None:
     destination = data_sandbox.volume("dr-1")
     request = {
-        "source": {"host": "127.0.0.1", "port": data_sandbox.agents["prod-1"].port, "path": "a/b"},
+        "source": {
+            "host": "127.0.0.1",
+            "port": data_sandbox.agents["prod-1"].port,
+            "path": data_sandbox.volume("prod-1").endpoint.path,
+        },
         "destination": {"path": destination.endpoint.path},
         "options": {"rsyncOptions": [option]},
     }

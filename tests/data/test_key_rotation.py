@@ -7,6 +7,7 @@ restarted with authorized_keys and pull keys built from the key directory (``drs
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from drsyncer.key_store import (
 )
 from drsyncer.keys import generate_mapping_keys
 from drsyncer.sandbox.agents import AgentNode, AgentSet, SandboxMapping
+from drsyncer.sandbox.mount_table import record_mount
 from tasks.data.transfer import AgentClient, AgentEndpoint, ControlCredentials, TransferSpec, transfer_pvc
 
 MAPPING = "prod-dr"
@@ -80,10 +82,11 @@ def _probe_with(agents: AgentSet, key_file: Path) -> dict[str, object]:
 
 def _pull(agents: AgentSet, key_file: Path, content: bytes) -> bytes:
     source, dr = agents["prod-1"], agents["dr-1"]
-    relative = f"pod-{len(content)}/volumes/kubernetes.io~csi/pv/mount"
-    (source.node.pods_dir / relative).mkdir(parents=True, exist_ok=True)
+    relative = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv/mount"
+    for node in (source.node, dr.node):
+        (node.pods_dir / relative).mkdir(parents=True)
+        record_mount(node.root_dir, node.pods_dir / relative)
     (source.node.pods_dir / relative / "file").write_bytes(content)
-    (dr.node.pods_dir / relative).mkdir(parents=True, exist_ok=True)
     spec = TransferSpec(
         source=AgentEndpoint(source.host, source.port, relative),
         destination=AgentEndpoint(dr.host, dr.port, relative),

@@ -205,7 +205,9 @@ def test_dr_agent_down_is_transient_retried_then_fails(data_sandbox: DataSandbox
 
 def test_source_agent_down_is_transient(data_sandbox: DataSandbox) -> None:
     destination = data_sandbox.volume("dr-1")
-    down = AgentEndpoint("127.0.0.1", _closed_port(), "x/volumes/y/mount")
+    down = AgentEndpoint(
+        "127.0.0.1", _closed_port(), data_sandbox.volume("prod-1", create=False).endpoint.path
+    )
     sleeps: list[float] = []
 
     with pytest.raises(TransientDataError):

@@ -7,6 +7,7 @@ probes wait for real state changes; tests poll with deadlines and never sleep to
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ from tests.api.sync.conftest import MAPPING, SyncWorld, unique_namespace
 from tests.factories import make_cronjob, make_daemonset, make_deployment, make_statefulset
 
 DRSYNCER = str(Path(sys.executable).parent / "drsyncer")
+GRACE_SCALE = 0.05
+"""Sandbox seconds per second of a pod's termination grace period (30 s → 1.5 s)."""
 TIMEOUTS: dict[str, Any] = {"stop_timeout_seconds": 20, "ready_timeout_seconds": 20}
 
 
@@ -364,6 +367,127 @@ def test_cutover_refuses_a_stale_dr_copy_and_changes_nothing(world: SyncWorld) -
     assert _replicas(world.source, world.namespace, "Deployment", "web") == 3
 
 
+# --- the stop guards: a side that does not stop, or starts again, stops the operation -----------------
+
+
+WORKLOAD_APPS = ("web", "db", "agent")
+
+
+def _workload_pods(cluster: FakeCluster, namespace: str) -> list[KubeObject]:
+    return [p for p in _pods(cluster, namespace) if p["metadata"]["labels"].get("app") in WORKLOAD_APPS]
+
+
+@dataclass
+class ComesBack:
+    """A pod of ``web`` starts again on a side right after the wait saw it stopped (started by someone
+    else: a GitOps tool, a person). Runs before each list of the side's Deployments: the first list that
+    finds no workload pod arms it (that probe round passes: pods only go while a side stops); the next
+    list — the sync's or the guard's, after the wait — creates the pod."""
+
+    cluster: FakeCluster
+    namespace: str
+    state: str = "idle"
+
+    def __call__(self) -> None:
+        if self.state == "idle" and not _workload_pods(self.cluster, self.namespace):
+            self.state = "armed"
+        elif self.state == "armed":
+            self.state = "created"
+            self.cluster.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": "web-restarted",
+                        "namespace": self.namespace,
+                        "labels": {"app": "web"},
+                    },
+                    "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]},
+                }
+            )
+
+    def arm(self) -> Any:
+        """Install on the cluster; returns the fault rule (its ``hits`` count the lists seen)."""
+        path = f"/apis/apps/v1/namespaces/{self.namespace}/deployments$"
+        return self.cluster.faults.add(method="GET", path_regex=path, times=None, before=self)
+
+
+def _assert_stopped_with_commands(document: dict[str, Any], *, operation: str, failed_step: str) -> None:
+    """The documented failure: the failed step, both sides' state, resume and rollback commands."""
+    assert document["phase"] == "Failed", document
+    assert _steps(document)[failed_step] == "failed", document["steps"]
+    assert document["steps"][-1]["step"] == failed_step
+    assert set(document["sides"]) == {"source", "dr"}
+    assert "Deployment/web" in document["sides"]["source"]
+    assert "Deployment/web" in document["sides"]["dr"]
+    assert document["resume"] == f"drsyncer {operation} --resume {document['flowRunId']}"
+    rollback = "drsyncer failback" if operation == "cutover" else "drsyncer cutover"
+    assert document["rollback"].startswith(rollback), document["rollback"]
+
+
+def test_cutover_stops_when_a_source_pod_never_goes(world: SyncWorld) -> None:
+    from flows.dr_operations import cutover
+
+    _stage(world)
+    world.source.api.termination.seconds_per_grace_second = GRACE_SCALE  # the cluster reset turns it off
+    held = next(
+        p for p in _pods(world.source, world.namespace) if p["metadata"]["labels"].get("app") == "web"
+    )
+    held = copy.deepcopy(held)
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    pods = world.source.registry.by_kind("v1", "Pod")
+    assert pods is not None
+    world.source.api.update_internal(pods, held, manager="test")
+
+    state, document = _run(cutover, world, yes=True, stop_timeout_seconds=3, ready_timeout_seconds=20)
+
+    assert state.is_failed()
+    _assert_stopped_with_commands(document, operation="cutover", failed_step="wait-source-stopped")
+    assert "Deployment/web: 1 pods left" in document["error"]
+    assert "--no-copy-back" in document["rollback"]
+    assert _replicas(world.source, world.namespace, "Deployment", "web") == 0
+    assert _replicas(world.dr, world.destination_namespace, "Deployment", "web") == 0
+    assert "start-dr" not in _steps(document)
+
+
+def test_cutover_stops_when_a_source_pod_comes_back_before_dr_starts(world: SyncWorld) -> None:
+    from flows.dr_operations import cutover
+
+    _stage(world)
+    comes_back = ComesBack(world.source, world.namespace)
+    rule = comes_back.arm()
+
+    state, document = _run(cutover, world, yes=True, **TIMEOUTS)
+
+    assert comes_back.state == "created", rule.hits
+    assert state.is_failed()
+    _assert_stopped_with_commands(document, operation="cutover", failed_step="guard-source-stopped")
+    assert "source side still runs pods" in document["error"]
+    assert _steps(document)["wait-source-stopped"] == "done"
+    assert "start-dr" not in _steps(document)
+    assert _replicas(world.dr, world.destination_namespace, "Deployment", "web") == 0
+    assert _replicas(world.dr, world.destination_namespace, "StatefulSet", "db") == 0
+
+
+def test_failback_stops_when_a_dr_pod_comes_back_before_the_source_starts(world: SyncWorld) -> None:
+    from flows.dr_operations import cutover, failback
+
+    _stage(world)
+    assert _run(cutover, world, yes=True, **TIMEOUTS)[1]["phase"] == "Completed"
+    comes_back = ComesBack(world.dr, world.destination_namespace)
+    rule = comes_back.arm()
+
+    state, document = _run(failback, world, yes=True, **TIMEOUTS)
+
+    assert comes_back.state == "created", rule.hits
+    assert state.is_failed()
+    _assert_stopped_with_commands(document, operation="failback", failed_step="guard-dr-stopped")
+    assert "dr side still runs pods" in document["error"]
+    assert "start-source" not in _steps(document)
+    assert _replicas(world.source, world.namespace, "Deployment", "web") == 0
+    assert _replicas(world.source, world.namespace, "StatefulSet", "db") == 0
+
+
 def test_cli_dry_run_prints_the_steps_and_stage_prints_one_json_report(
     world: SyncWorld, prefect_api_env: dict[str, str]
 ) -> None:
@@ -423,6 +547,8 @@ def data_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataClus
     workdir = tmp_path_factory.mktemp("dr-data")
     source = FakeCluster("source", nodes=node_specs(workdir, "source", 111), background=True).start()
     dr = FakeCluster("dr", nodes=node_specs(workdir, "dr", 112), background=True).start()
+    for cluster in (source, dr):  # pods stay Terminating for their grace period: 30 s → 1.5 s
+        cluster.api.termination.seconds_per_grace_second = GRACE_SCALE
     agents = start_cluster_agents(
         [(c.name, [(n.name, n.root_dir, n.internal_ip) for n in c.nodes]) for c in (source, dr)],
         [("source-to-dr", "source", "dr"), ("dr-to-source", "dr", "source")],
@@ -486,6 +612,36 @@ def _bytes_of(document: dict[str, Any], step: str) -> int:
     return int(next(s["bytes"] for s in document["steps"] if s["step"] == step))
 
 
+def _scale_write(cluster: FakeCluster, namespace: str, name: str, *, replicas: int, after: float) -> float:
+    """When (audit log, wall clock) ``cluster`` first received a write setting ``name``'s replicas."""
+    times = [
+        entry.timestamp
+        for entry in cluster.audit.mutations(
+            path_regex=f"/namespaces/{namespace}/deployments/{name}(/scale)?$"
+        )
+        if entry.timestamp >= after
+        and isinstance(entry.body, dict)
+        and (entry.body.get("spec") or {}).get("replicas") == replicas
+    ]
+    assert times, f"no write set {cluster.name}/{namespace}/{name} to {replicas} replicas"
+    return min(times)
+
+
+@dataclass
+class LastWords:
+    """The app's last write as its pod exits (a flush on SIGTERM): only a copy made after every pod of
+    the workload is gone carries it. Records when each pod went (wall clock)."""
+
+    volume: Path
+    app: str
+    exits: list[float]
+
+    def __call__(self, resource: Any, obj: KubeObject) -> None:
+        if resource.key == ("", "pods") and (obj["metadata"].get("labels") or {}).get("app") == self.app:
+            _write(self.volume, {"last-words.txt": f"{obj['metadata']['name']} stopped\n".encode()})
+            self.exits.append(time.time())
+
+
 def test_cutover_carries_the_data_as_stopped_and_failback_moves_back_only_changes(
     data_clusters: DataClusters, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -511,6 +667,7 @@ def test_cutover_carries_the_data_as_stopped_and_failback_moves_back_only_change
         {"name": "d", "persistentVolumeClaim": {"claimName": "data"}}
     ]
     web["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "d", "mountPath": "/d"}]
+    web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 120  # stays Terminating 6 s
     source.create(claim)
     source.create(web)
     poll(lambda: _ready(source, namespace, "web", 1), timeout=15)
@@ -525,15 +682,30 @@ def test_cutover_carries_the_data_as_stopped_and_failback_moves_back_only_change
     _write(
         _volume(source, namespace, "data"), {"state.txt": b"v2 written after the stage\n", "new.txt": b"n"}
     )
-    state = cutover(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS)
+    last_words = LastWords(_volume(source, namespace, "data"), "web", [])
+    source.api.hooks.after_delete.append(last_words)
+    began = time.time()
+    try:
+        state = cutover(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS)
+    finally:
+        source.api.hooks.after_delete.remove(last_words)
     document = state.result(raise_on_failure=False)
     assert isinstance(document, dict), document
 
     assert state.is_completed(), document
     assert _tree(_volume(dr, namespace, "data")) == _tree(_volume(source, namespace, "data"))
     assert _tree(_volume(dr, namespace, "data"))["state.txt"] == b"v2 written after the stage\n"
+    assert b"stopped" in _tree(_volume(dr, namespace, "data"))["last-words.txt"]
     assert _bytes_of(document, "final-data") > 0
     assert _ready(dr, namespace, "web", 1)
+    # in time: source scaled to 0 → its pod gone (after its grace period) → final pull → DR scaled up
+    stop_source = _scale_write(source, namespace, "web", replicas=0, after=began)
+    start_dr = _scale_write(dr, namespace, "web", replicas=1, after=began)
+    pulls = [p.started for p in data_clusters.agents.pulls() if p.started >= began and p.kind != "version"]
+    assert len(last_words.exits) == 1, last_words.exits
+    assert pulls, "the cutover pulled no data"
+    assert stop_source < last_words.exits[0] < min(pulls), (stop_source, last_words.exits, pulls)
+    assert max(pulls) < start_dr, (pulls, start_dr)
 
     _write(_volume(dr, namespace, "data"), {"state.txt": b"v3 written in DR\n"})
     state = failback(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS)

@@ -77,6 +77,22 @@ def test_fault_latency_delays(core: client.CoreV1Api, ns: str, sandbox: FakeClus
     assert rule.hits == 1
 
 
+def test_fault_before_changes_the_world_just_before_the_request_is_served(
+    core: client.CoreV1Api, ns: str, sandbox: FakeCluster
+) -> None:
+    def appear() -> None:
+        sandbox.create(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": ns}}
+        )
+
+    rule = sandbox.faults.add(method="GET", path_regex=f"/namespaces/{ns}/configmaps$", before=appear)
+
+    names = [item.metadata.name for item in core.list_namespaced_config_map(ns).items]
+
+    assert "late" in names
+    assert rule.hits == 1
+
+
 def test_fault_times_runs_out(core: client.CoreV1Api, ns: str, sandbox: FakeCluster) -> None:
     sandbox.faults.add(method="GET", path_regex=f"/namespaces/{ns}/configmaps", status=503, times=2)
     for _ in range(2):

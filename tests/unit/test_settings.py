@@ -24,6 +24,7 @@ def test_defaults_without_environment(tmp_path: Path) -> None:
 
     assert settings.config_path is None
     assert settings.log_level == "WARNING"
+    assert settings.run_log_level == "INFO"
     assert settings.pvc_concurrency == 2
     assert settings.agent_image == DEFAULT_AGENT_IMAGE == "ghcr.io/dr-syncer/agent:0.1.0"
     assert settings.key_dir == Path("~/.config/dr-syncer/keys").expanduser()
@@ -34,6 +35,7 @@ def test_defaults_without_environment(tmp_path: Path) -> None:
 def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DRSYNCER_CONFIG_PATH", str(tmp_path / "config"))
     monkeypatch.setenv("DRSYNCER_LOG_LEVEL", "debug")
+    monkeypatch.setenv("DRSYNCER_RUN_LOG_LEVEL", "warning")
     monkeypatch.setenv("DRSYNCER_PVC_CONCURRENCY", "4")
     monkeypatch.setenv("DRSYNCER_AGENT_IMAGE", "registry.local/agent:dev")
     monkeypatch.setenv("DRSYNCER_KEY_DIR", str(tmp_path / "keys"))
@@ -44,6 +46,7 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
 
     assert settings.config_path == tmp_path / "config"
     assert settings.log_level == "DEBUG"
+    assert settings.run_log_level == "WARNING"
     assert settings.pvc_concurrency == 4
     assert settings.agent_image == "registry.local/agent:dev"
     assert settings.key_dir == tmp_path / "keys"
@@ -72,7 +75,8 @@ def test_dotenv_in_the_working_directory_is_read_by_default(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("DRSYNCER_PVC_CONCURRENCY", "0"), ("DRSYNCER_LOG_LEVEL", "loud")]
+    ("name", "value"),
+    [("DRSYNCER_PVC_CONCURRENCY", "0"), ("DRSYNCER_LOG_LEVEL", "loud"), ("DRSYNCER_RUN_LOG_LEVEL", "chatty")],
 )
 def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)

@@ -88,7 +88,7 @@ def test_volume_name_is_cleared_so_dr_provisions_its_own_volume(sync_world: Sync
     assert _spec(sync_world, "data").get("volumeName") in (None, "")
 
 
-def test_volume_attributes_are_dropped_by_default(sync_world: SyncWorld) -> None:
+def test_volume_attributes_are_dropped_by_default_but_block_stays_block(sync_world: SyncWorld) -> None:
     pvc = make_pvc("block", volume_name=None, volume_mode="Block", server_fields=False)
     pvc["spec"]["selector"] = {"matchLabels": {"disk": "ssd"}}
     sync_world.seed(pvc)
@@ -96,7 +96,7 @@ def test_volume_attributes_are_dropped_by_default(sync_world: SyncWorld) -> None
     sync_world.sync()
 
     spec = _spec(sync_world, "block")
-    assert spec.get("volumeMode") in (None, "Filesystem")
+    assert spec["volumeMode"] == "Block"
     assert "selector" not in spec
 
 

@@ -106,7 +106,7 @@ def test_remote_cluster_pvc_sync_defaults(load: LoadDocuments) -> None:
     assert source.pvc_sync.default_verification_mode is VerificationMode.none
     assert source.pvc_sync.default_sample_percent == 10
     assert source.pvc_sync.deployment.host_network is True
-    assert source.pvc_sync.deployment.privileged is True
+    assert source.pvc_sync.deployment.privileged is None  # unset: not privileged (issue 12)
     assert source.pvc_sync.address_type is None
     assert config.mappings[0].destination.spec.data_sync_enabled is False
 

@@ -402,3 +402,31 @@ def test_problems_are_listed_in_file_order(problems: Problems) -> None:
 
     assert "(NamespaceMapping/a)" in found[0]
     assert "(NamespaceMapping/b)" in found[1]
+
+
+def test_workload_parking_entry_needs_exactly_one_way_to_park(problems: Problems) -> None:
+    both = {
+        "group": "argoproj.io",
+        "kind": "Rollout",
+        "replicasPath": "spec.replicas",
+        "annotations": {"a": "b"},
+    }
+    problem = only(problems([*two_clusters(), namespace_mapping("m", workloadParking=[both])]))
+
+    assert "spec.workloadParking[0]: workloadParking entry argoproj.io/Rollout" in problem
+    assert "give exactly one of replicasPath" in problem
+
+
+def test_workload_parking_replicas_path_must_be_a_dotted_path(problems: Problems) -> None:
+    entry = {"group": "argoproj.io", "kind": "Rollout", "replicasPath": "spec/replicas"}
+    problem = only(problems([*two_clusters(), namespace_mapping("m", workloadParking=[entry])]))
+
+    assert "is not a dotted field path like spec.replicas" in problem
+
+
+def test_load_balancer_handling_is_keep_or_cluster_ip(problems: Problems) -> None:
+    problem = only(
+        problems([*two_clusters(), namespace_mapping("m", serviceConfig={"loadBalancer": "NodePort"})])
+    )
+
+    assert "spec.serviceConfig.loadBalancer" in problem

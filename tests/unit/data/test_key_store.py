@@ -29,6 +29,7 @@ from drsyncer.key_store import (
     rotation_state,
     stage_rotation,
     switch_rotation,
+    write_file,
     write_key_set,
 )
 from drsyncer.keys import generate_mapping_keys
@@ -247,3 +248,45 @@ def test_wait_polls_until_ready_and_times_out_with_the_last_status() -> None:
             sleep=sleep,
         )
     assert "kubectl -n dr-syncer get pods" in raised.value.fix
+
+
+# --- key files: atomic, private from the first byte, never through a planted symlink ---------------------
+
+
+def test_private_key_write_replaces_a_planted_symlink_and_leaves_its_target_alone(tmp_path: Path) -> None:
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir(mode=0o700)
+    bait = tmp_path / "attacker-readable"
+    bait.write_text("bait")
+    (key_dir / "control-key").symlink_to(bait)
+
+    write_file(key_dir / "control-key", "PRIVATE KEY", private=True)
+
+    assert bait.read_text() == "bait"
+    assert not (key_dir / "control-key").is_symlink()
+    assert (key_dir / "control-key").read_text() == "PRIVATE KEY"
+    assert (key_dir / "control-key").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in key_dir.iterdir()) == ["control-key"]  # no temp file left behind
+
+
+def test_key_directories_are_created_0700_and_loose_ones_tightened(tmp_path: Path) -> None:
+    write_file(tmp_path / "keys" / "prod-to-dr" / "pull", "PRIVATE KEY", private=True)
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    write_file(loose / "key.pub", "ssh-ed25519 AAAA x", private=False)
+
+    assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "keys" / "prod-to-dr").stat().st_mode & 0o777 == 0o700
+    assert loose.stat().st_mode & 0o777 == 0o700
+    assert (loose / "key.pub").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_symlinked_key_directory_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "keys").symlink_to(elsewhere)
+
+    with pytest.raises(UsageError, match="symlink"):
+        write_file(tmp_path / "keys" / "control-key", "PRIVATE KEY", private=True)
+
+    assert list(elsewhere.iterdir()) == []

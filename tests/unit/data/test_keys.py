@@ -39,13 +39,50 @@ def test_keypair_is_openssh_ed25519_and_halves_match() -> None:
     assert "PRIVATE" not in repr(pair)
 
 
-def test_pull_key_line_forces_read_only_rrsync() -> None:
+def test_pull_key_line_forces_the_source_gate() -> None:
     keys = generate_mapping_keys("prod-to-dr")
 
     text = authorized_keys(pull_keys=[keys.pull])
 
-    assert text.startswith('command="/usr/bin/rrsync -ro /var/lib/kubelet/pods",restrict ssh-ed25519 AAAA')
+    assert text.startswith(
+        'command="/usr/local/bin/dr-syncer-source-gate --pods-dir /var/lib/kubelet/pods",'
+        "restrict ssh-ed25519 AAAA"
+    )
     assert text.count("\n") == 1
+
+
+def test_allowed_source_cidrs_put_from_on_every_key() -> None:
+    keys = generate_mapping_keys("prod-to-dr")
+
+    text = authorized_keys(
+        pull_keys=[keys.pull],
+        control_keys={"prod-to-dr": keys.control},
+        from_cidrs=["10.0.0.0/16", "fd00::/8"],
+    )
+
+    lines = text.splitlines()
+    assert len(lines) == 2
+    assert all(',from="10.0.0.0/16,fd00::/8",restrict ssh-ed25519 ' in line for line in lines)
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.1/16", "10.0.0.0/33", "*", '10.0.0.0/8",command="sh', ""])
+def test_bad_or_injected_cidrs_are_refused(cidr: str) -> None:
+    with pytest.raises(ValueError, match="CIDR"):
+        authorized_keys(pull_keys=[generate_mapping_keys("m").pull], from_cidrs=[cidr])
+
+
+def test_dr_agent_control_key_is_bound_to_the_source_port() -> None:
+    keys = generate_mapping_keys("prod-to-dr")
+    secret = agent_secret(
+        "dr",
+        generate_host_key("dr"),
+        as_dr=[DrRole(keys=keys, source_host_key=generate_host_key("prod"), source_port=2299)],
+        allowed_source_cidrs=["192.168.0.0/24"],
+    )
+
+    text = base64.b64decode(secret["data"]["authorized_keys"]).decode()
+    assert "--source-port 2299" in text
+    assert 'from="192.168.0.0/24"' in text
 
 
 def test_control_key_line_forces_the_control_program_with_its_pull_key() -> None:

@@ -27,11 +27,12 @@ def test_daemon_set_runs_sshd_on_the_port_with_the_kubelet_dir() -> None:
     assert container["ports"][0]["containerPort"] == 2345
     assert container["readinessProbe"]["tcpSocket"] == {"port": "ssh"}
     assert container["livenessProbe"]["tcpSocket"] == {"port": "ssh"}
-    kubelet = next(m for m in container["volumeMounts"] if m["name"] == "kubelet")
-    assert kubelet == {
-        "name": "kubelet",
-        "mountPath": "/var/lib/kubelet",
+    pods = next(m for m in container["volumeMounts"] if m["name"] == "pods")
+    assert pods == {
+        "name": "pods",
+        "mountPath": "/var/lib/kubelet/pods",
         "mountPropagation": "HostToContainer",
+        "readOnly": False,
     }
     assert container["securityContext"]["privileged"] is False
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
@@ -65,3 +66,34 @@ def test_defaults_leave_optional_scheduling_out() -> None:
     assert "nodeSelector" not in pod
     assert "tolerations" not in pod
     assert "priorityClassName" not in pod
+
+
+def test_agent_reaches_only_the_pods_dir_with_few_capabilities_and_seccomp() -> None:
+    pod = _by_kind(AgentSettings(cluster="prod"))["DaemonSet"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+
+    host_paths = [v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v]
+    assert host_paths == ["/var/lib/kubelet/pods"]  # no kubelet PKI, device-plugin or plugin sockets
+    context = container["securityContext"]
+    assert not {"MKNOD", "KILL", "SYS_ADMIN", "NET_ADMIN"} & set(context["capabilities"]["add"])
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert context["allowPrivilegeEscalation"] is False
+    listen = next(e for e in container["env"] if e["name"] == "LISTEN_ADDRESS")
+    assert listen["valueFrom"] == {"fieldRef": {"fieldPath": "status.hostIP"}}
+
+
+def test_a_source_only_cluster_mounts_the_pods_dir_read_only() -> None:
+    container = _by_kind(AgentSettings(cluster="prod", source_only=True))["DaemonSet"]["spec"]["template"][
+        "spec"
+    ]["containers"][0]
+
+    assert next(m for m in container["volumeMounts"] if m["name"] == "pods")["readOnly"] is True
+
+
+def test_privileged_is_rendered_only_when_asked_for() -> None:
+    def context(settings: AgentSettings) -> dict:  # type: ignore[type-arg]
+        return _by_kind(settings)["DaemonSet"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+
+    assert context(AgentSettings(cluster="prod"))["privileged"] is False
+    assert context(AgentSettings(cluster="prod", privileged=True))["privileged"] is True

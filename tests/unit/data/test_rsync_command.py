@@ -91,7 +91,9 @@ def test_list_argv_lists_one_level() -> None:
         "--remove-source-files", "--files-from=/etc/x", "--exclude-from=/etc/x", "--filter=merge /x",
         "-f", "--backup-dir=/tmp", "--temp-dir=/tmp", "--link-dest=/", "--log-file=/tmp/x", "-L",
         "--copy-links", "-avL", "-ave", "--inplace", "--dry-run", "/etc/passwd", "--", "target",
-        "--bwlimit=1;id", "--unknown-option", "--chmod=$(id)",
+        "--bwlimit=1;id", "--unknown-option", "--chmod=$(id)", "--delete-excluded", "--super",
+        "--fake-super", "-D", "-aD", "--devices", "--specials", "--chmod=F4755", "--chmod=u+s",
+        "--chmod=D1777", "--chmod=g+rws", "--chmod=Fo+t",
     ],
 )  # fmt: skip
 def test_allowlist_refuses_dangerous_or_unknown_options(option: str) -> None:
@@ -107,7 +109,10 @@ def test_allowlist_accepts_harmless_options(option: str) -> None:
     assert validate_extra_options([option]) == (option,)
 
 
-@pytest.mark.parametrize("host", ["-oProxyCommand=x", "a b", "a;b", "", "host:22", "$(id)", "a" * 300])
+@pytest.mark.parametrize(
+    "host",
+    ["-oProxyCommand=x", "a b", "a;b", "", "host:22", "$(id)", "a" * 300, "fe80::1%eth0", "fe80::1%x;id"],
+)
 def test_hosts_that_are_not_addresses_are_refused(host: str) -> None:
     with pytest.raises(UnsafeRsyncOptionError):
         validate_host(host)
@@ -126,3 +131,30 @@ def test_relative_paths_must_stay_below_the_pods_dir(path: str) -> None:
 
 def test_relative_paths_are_normalised() -> None:
     assert validate_relative_path("uid//volumes/./pv/mount/") == "uid/volumes/pv/mount"
+
+
+def test_every_pull_ends_its_options_with_no_devices_after_user_extras() -> None:
+    argv = rsync_pull_argv(
+        source_host="10.0.0.5",
+        source_path="a/b",
+        destination_dir="/d",
+        transport=TRANSPORT,
+        options=RsyncOptions(extra_options=("-a",)),
+    )
+
+    operands = argv.index("--")
+    assert argv.index("-a", 2) < argv.index("--no-devices") < operands
+    assert "--no-specials" in argv[:operands]
+
+
+def test_sample_file_lists_are_nul_separated() -> None:
+    argv = rsync_pull_argv(
+        source_host="10.0.0.5",
+        source_path="a/b",
+        destination_dir="/d",
+        transport=TRANSPORT,
+        options=RsyncOptions(),
+        files_from="/tmp/list",
+    )
+
+    assert argv[argv.index("--files-from=/tmp/list") + 1] == "--from0"

@@ -93,8 +93,8 @@ def test_env_var_removed_at_source_is_an_update_removing_it() -> None:
     desired = _desired(make_deployment(env=before[:1]))
     entry = plan_object(desired, live, prune=False)
     assert entry.action == "update"
-    paths = {diff.path for diff in entry.diff}
-    assert "spec.template.spec.containers[0].env" in paths
+    removed = {diff.path: diff.before for diff in entry.diff if diff.change == "removed"}
+    assert removed == {"spec.template.spec.containers[0].env[1]": {"name": "B", "value": "2"}}
 
 
 def test_field_owned_by_another_manager_is_not_a_removal() -> None:

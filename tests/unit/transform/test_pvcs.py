@@ -83,7 +83,7 @@ def test_binding_and_provisioner_annotations_are_dropped_others_kept() -> None:
     assert metadata["labels"] == {"app": "db"}
 
 
-def test_volume_attributes_are_dropped_by_default() -> None:
+def test_volume_attributes_are_dropped_by_default_but_block_stays_block() -> None:
     source = make_pvc(volume_mode="Block")
     source["spec"]["selector"] = {"matchLabels": {"disk": "a"}}
     source["spec"]["dataSource"] = {
@@ -93,7 +93,8 @@ def test_volume_attributes_are_dropped_by_default() -> None:
     }
     source["spec"]["dataSourceRef"] = dict(source["spec"]["dataSource"])
     spec = transform_object(source, make_context()).obj["spec"]
-    assert not {"volumeMode", "selector", "dataSource", "dataSourceRef"} & set(spec)
+    assert not {"selector", "dataSource", "dataSourceRef"} & set(spec)
+    assert spec["volumeMode"] == "Block"
 
 
 @pytest.mark.parametrize("flag", ["preserve_volume_attributes", "sync_persistent_volumes"])

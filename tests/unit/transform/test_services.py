@@ -20,9 +20,9 @@ def test_headless_service_keeps_cluster_ip_none() -> None:
     assert spec["clusterIPs"] == ["None"]
 
 
-def test_node_ports_are_kept() -> None:
+def test_allocated_node_port_is_dropped_so_dr_allocates_its_own() -> None:
     spec = transform_object(make_service(service_type="NodePort", node_port=30080), CTX).obj["spec"]
-    assert spec["ports"][0]["nodePort"] == 30080
+    assert "nodePort" not in spec["ports"][0]
     assert spec["type"] == "NodePort"
 
 

@@ -1,0 +1,402 @@
+"""``drsyncer exporter`` after real syncs: sandbox clusters, real sshd + rsync agents, the session's Prefect.
+
+The syncs run in this test process (the namespace-sync flow), the exporter in a subprocess of its own that
+only talks to the Prefect API and the agents — so what it serves comes from Prefect, whoever ran the sync.
+The exposition is parsed with ``prometheus_client.parser``.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from drsyncer.demo import DemoClusters, start_clusters
+from drsyncer.metrics.collector import METRIC_NAMES
+from drsyncer.sandbox.agents import cluster_port
+from drsyncer.sandbox.config_files import remote_cluster_yaml
+from flows.namespace_sync import namespace_sync
+
+DRSYNCER = str(Path(sys.executable).parent / "drsyncer")
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoClusters]:
+    """Source and DR sandbox clusters with a real agent on every node; stopped (by PID) at the end."""
+    started = start_clusters(tmp_path_factory.mktemp("metrics"))
+    yield started
+    started.stop()
+
+
+def poll(check: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> None:
+    """Wait with a deadline until ``check()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scrape(port: int) -> Samples:
+    """Every sample of ``/metrics``, parsed by prometheus_client's own parser."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float | None:
+    """The sample ``name{labels}`` or None."""
+    return samples.get((name, frozenset(labels.items())))
+
+
+@dataclass
+class MetricsWorld:
+    """One test's namespace, mapping, config file and exporter process."""
+
+    clusters: DemoClusters
+    namespace: str
+    mapping: str
+    config: Path
+
+    def volume(self, claim: str, *, dr: bool = False) -> Path:
+        cluster = self.clusters.dr if dr else self.clusters.source
+        obj = cluster.get("v1", "PersistentVolumeClaim", claim, self.namespace) or {}
+        name = (obj.get("spec") or {}).get("volumeName")
+        assert name, f"claim {claim} is not bound"
+        return cluster.kubelet.volume_dir(str(name))
+
+    def claim(self, name: str) -> Path:
+        """A bound source claim mounted by a Running pod; returns its volume directory."""
+        self.clusters.source.create(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, "namespace": self.namespace},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": "standard",
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"user-{name}", "namespace": self.namespace},
+            "spec": {
+                "containers": [
+                    {"name": "a", "image": "busybox", "volumeMounts": [{"name": "d", "mountPath": "/d"}]}
+                ],
+                "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": name}}],
+            },
+        }
+        self.clusters.source.create(pod)
+
+        def running() -> bool:
+            found = self.clusters.source.get("v1", "Pod", f"user-{name}", self.namespace) or {}
+            return (found.get("status") or {}).get("phase") == "Running"
+
+        poll(running, timeout=10)
+        return self.volume(name)
+
+    def sync(self) -> tuple[Any, dict[str, Any], float]:
+        """Run the flow in this process; return its state, report and the run's start (epoch seconds)."""
+        from prefect import get_client
+
+        state = namespace_sync(mapping=self.mapping, config=[str(self.config)], return_state=True)
+        report = state.result(raise_on_failure=False)
+        assert isinstance(report, dict), report
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(state.state_details.flow_run_id)
+        assert run.start_time is not None
+        return state, report, run.start_time.timestamp()
+
+
+@pytest.fixture
+def world(
+    clusters: DemoClusters, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> MetricsWorld:
+    """A fresh namespace and a Scheduled mapping (every 5 minutes) that syncs objects and PVC data."""
+    namespace = f"metrics-{uuid.uuid4().hex[:8]}"
+    clusters.source.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    monkeypatch.setenv("DRSYNCER_KEY_DIR", str(clusters.key_dir))
+    workdir = clusters.workdir
+    source_port, dr_port = cluster_port(clusters.agents, "source"), cluster_port(clusters.agents, "dr")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""\
+{remote_cluster_yaml("source", workdir / "source.kubeconfig", ssh_port=source_port)}---
+{remote_cluster_yaml("dr", workdir / "dr.kubeconfig", ssh_port=dr_port)}---
+apiVersion: dr-syncer.io/v1alpha1
+kind: ClusterMapping
+metadata: {{name: source-to-dr}}
+spec: {{sourceCluster: source, targetCluster: dr}}
+---
+apiVersion: dr-syncer.io/v1alpha1
+kind: NamespaceMapping
+metadata: {{name: {namespace}}}
+spec:
+  clusterMappingRef: {{name: source-to-dr}}
+  sourceNamespace: {namespace}
+  schedule: "*/5 * * * *"
+  resourceTypes: [configmaps, services, persistentvolumeclaims]
+  retryConfig: {{maxRetries: 1, initialBackoff: 1s, maxBackoff: 1s}}
+  pvcConfig: {{syncData: true}}
+""",
+        encoding="utf-8",
+    )
+    return MetricsWorld(clusters=clusters, namespace=namespace, mapping=namespace, config=config)
+
+
+@pytest.fixture
+def exporter(world: MetricsWorld, prefect_api_env: dict[str, str]) -> Iterator[int]:
+    """``drsyncer exporter CONFIG --probe-agents`` in a subprocess (refresh every second); yields its port."""
+    port = free_port()
+    env = dict(prefect_api_env, DRSYNCER_KEY_DIR=str(world.clusters.key_dir))
+    process = subprocess.Popen(
+        [
+            DRSYNCER,
+            "exporter",
+            str(world.config),
+            "--port",
+            str(port),
+            "--address",
+            "127.0.0.1",
+            "--refresh-seconds",
+            "1",
+            "--probe-agents",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def _scraped(port: int, check: Callable[[Samples], bool], *, timeout: float = 90) -> Samples:
+    """Scrape until ``check`` holds for the samples (the exporter refreshes once a second)."""
+    found: list[Samples] = []
+
+    def ready() -> bool:
+        try:
+            samples = scrape(port)
+        except OSError:
+            return False
+        found[:] = [samples]
+        return check(samples)
+
+    poll(ready, timeout=timeout, interval=0.5)
+    return found[0]
+
+
+def test_exporter_serves_rpo_bytes_failures_and_agents_after_real_syncs(
+    world: MetricsWorld, exporter: int
+) -> None:
+    mapping = world.mapping
+    volume = world.claim("data")
+    (volume / "a.txt").write_bytes(b"alpha\n" * 1000)
+    (volume / "b.bin").write_bytes(bytes(range(256)) * 40)
+    world.clusters.source.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": world.namespace}}
+    )
+
+    first_state, first, first_start = world.sync()
+    assert first_state.is_completed(), first
+
+    samples = _scraped(
+        exporter,
+        lambda s: (
+            value(s, "drsyncer_sync_duration_seconds_count", mapping=mapping, stage="data") == 1
+            and value(s, "drsyncer_agent_up", cluster="dr", node="dr-node-1") is not None
+        ),
+    )
+    where = {"mapping": mapping, "source": "source", "destination": "dr"}
+    assert value(samples, "drsyncer_exporter_up") == 1
+    assert value(
+        samples, "drsyncer_last_success_timestamp_seconds", **where, stage="objects"
+    ) == pytest.approx(first_start, abs=0.01)
+    assert value(samples, "drsyncer_last_success_timestamp_seconds", **where, stage="data") == pytest.approx(
+        first_start, abs=0.01
+    )
+    rpo = value(samples, "drsyncer_rpo_seconds", mapping=mapping, stage="objects")
+    assert rpo is not None
+    assert 0 <= rpo < time.time() - first_start + 5
+    assert value(samples, "drsyncer_rpo_objective_seconds", mapping=mapping) == 600  # 2 x */5
+    assert value(samples, "drsyncer_pvc_last_success_timestamp_seconds", mapping=mapping, pvc="data") == (
+        pytest.approx(first_start, abs=0.01)
+    )
+    pvc = first["pvcs"][0]
+    assert (
+        value(samples, "drsyncer_pvc_bytes_transferred_total", mapping=mapping, pvc="data")
+        == pvc["bytesTransferred"]
+    )
+    assert pvc["bytesTransferred"] >= 6000 + 10240
+    assert value(samples, "drsyncer_pvc_files_transferred_total", mapping=mapping, pvc="data") == 2
+    assert (
+        value(samples, "drsyncer_objects", mapping=mapping, outcome="created") == first["counts"]["created"]
+    )
+    assert first["counts"]["created"] >= 3  # namespace, ConfigMap, PVC
+    for reason in ("error", "objects", "data", "crashed"):
+        assert value(samples, "drsyncer_sync_failures_total", mapping=mapping, reason=reason) == 0
+    assert value(samples, "drsyncer_mapping_paused", mapping=mapping) == 0
+    assert value(samples, "drsyncer_agent_up", cluster="dr", node="dr-node-1") == 1
+    assert value(samples, "drsyncer_agent_up", cluster="dr", node="dr-node-2") == 1
+    served = {name for name, _ in samples}
+    for name in METRIC_NAMES:
+        assert any(s == name or s.startswith(f"{name}_") for s in served), f"{name} not served"
+    for _, labels in samples:
+        for _, label_value in labels:
+            assert "127.0." not in label_value, labels  # no host in a label
+            assert "kubeconfig" not in label_value, labels
+
+    # A failed run: one object cannot be applied in DR (its nodePort is taken there); the data still copies.
+    world.clusters.dr.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{mapping}-x"}})
+    world.clusters.dr.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "squatter", "namespace": f"{mapping}-x"},
+            "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30457}]},
+        }
+    )
+    world.clusters.source.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": world.namespace},
+            "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30457}]},
+        }
+    )
+    (volume / "c.txt").write_bytes(b"written after the first sync\n")
+    second_state, second, second_start = world.sync()
+    assert not second_state.is_completed(), second
+    assert second["pvcs"][0]["status"] == "synced"
+
+    samples = _scraped(
+        exporter,
+        lambda s: value(s, "drsyncer_sync_failures_total", mapping=mapping, reason="objects") == 1,
+        timeout=30,
+    )
+    assert value(
+        samples, "drsyncer_last_success_timestamp_seconds", **where, stage="objects"
+    ) == pytest.approx(first_start, abs=0.01)
+    assert value(samples, "drsyncer_last_success_timestamp_seconds", **where, stage="data") == pytest.approx(
+        second_start, abs=0.01
+    )
+    assert value(samples, "drsyncer_sync_consecutive_failures", mapping=mapping) == 1
+    assert value(samples, "drsyncer_objects", mapping=mapping, outcome="failed") == 1
+    assert value(samples, "drsyncer_pvc_bytes_transferred_total", mapping=mapping, pvc="data") == (
+        first["pvcs"][0]["bytesTransferred"] + second["pvcs"][0]["bytesTransferred"]
+    )
+    assert value(samples, "drsyncer_pvc_files_transferred_total", mapping=mapping, pvc="data") == 3
+    assert value(samples, "drsyncer_sync_duration_seconds_count", mapping=mapping, stage="objects") == 2
+
+    # An agent that stops answering is reported down within a refresh or two.
+    agent = world.clusters.agents["dr-node-1"]
+    agent.stop()
+    try:
+        _scraped(
+            exporter, lambda s: value(s, "drsyncer_agent_up", cluster="dr", node="dr-node-1") == 0, timeout=30
+        )
+    finally:
+        agent.start()
+    _scraped(
+        exporter, lambda s: value(s, "drsyncer_agent_up", cluster="dr", node="dr-node-1") == 1, timeout=30
+    )
+
+
+def test_a_metrics_port_in_use_is_one_clear_error(
+    world: MetricsWorld, prefect_api_env: dict[str, str]
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [DRSYNCER, "exporter", str(world.config), "--port", str(port), "--address", "127.0.0.1"],
+            env=prefect_api_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"metrics port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_while_prefect_is_unreachable_the_last_values_stay_with_exporter_up_0(world: MetricsWorld) -> None:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.settings import PREFECT_API_URL
+
+    from drsyncer.config.loader import load_config
+    from drsyncer.metrics.exporter import Exporter, MappingTarget, start_metrics_server
+
+    world.clusters.source.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": world.namespace}}
+    )
+    state, _, started = world.sync()
+    assert state.is_completed()
+    api = {"url": str(PREFECT_API_URL.value())}
+    mapping = load_config([world.config]).mapping(world.mapping)
+    exporter = Exporter([MappingTarget(mapping)], client_factory=lambda: SyncPrefectClient(api["url"]))
+    server = start_metrics_server(exporter, port=0, address="127.0.0.1", interval=0.2)
+    objects = {"mapping": world.mapping, "source": "source", "destination": "dr", "stage": "objects"}
+    try:
+        before = _scraped(
+            server.port,
+            lambda s: value(s, "drsyncer_last_success_timestamp_seconds", **objects) is not None,
+            timeout=30,
+        )
+        assert value(before, "drsyncer_exporter_up") == 1
+
+        api["url"] = f"http://127.0.0.1:{free_port()}/api"  # Prefect goes away
+        after = _scraped(server.port, lambda s: value(s, "drsyncer_exporter_up") == 0, timeout=30)
+
+        assert value(after, "drsyncer_last_success_timestamp_seconds", **objects) == pytest.approx(
+            started, abs=0.01
+        )
+        rpo_before = value(before, "drsyncer_rpo_seconds", mapping=world.mapping, stage="objects")
+        rpo_after = value(after, "drsyncer_rpo_seconds", mapping=world.mapping, stage="objects")
+        assert rpo_before is not None
+        assert rpo_after is not None
+        assert rpo_after > rpo_before  # RPO keeps growing from the last known success
+        assert value(after, "drsyncer_rpo_objective_seconds", mapping=world.mapping) == 600
+
+        api["url"] = str(PREFECT_API_URL.value())  # and comes back
+        _scraped(server.port, lambda s: value(s, "drsyncer_exporter_up") == 1, timeout=30)
+    finally:
+        server.stop()
