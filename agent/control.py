@@ -550,7 +550,7 @@ def _run_streaming(
     return code
 
 
-def _text_lines(stream: IO[bytes]) -> list[str] | IO[str]:
+def _text_lines(stream: IO[bytes]) -> IO[str]:
     """``stream`` as text lines (undecodable bytes kept as escapes)."""
     return io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace")
 

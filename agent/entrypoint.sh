@@ -17,6 +17,12 @@ set -eu
 case "$SSH_PORT" in
   ''|*[!0-9]*) echo "dr-syncer-agent: SSH_PORT must be a number" >&2; exit 64 ;;
 esac
+# sshd listens on the node's own address (the DaemonSet sets LISTEN_ADDRESS from status.hostIP), not on
+# every address of the node. Unset (a manual run) means all addresses.
+: "${LISTEN_ADDRESS:=0.0.0.0}"
+case "$LISTEN_ADDRESS" in
+  ''|*[!0-9A-Fa-f.:]*) echo "dr-syncer-agent: LISTEN_ADDRESS must be an IP address" >&2; exit 64 ;;
+esac
 for required in ssh_host_ed25519_key authorized_keys; do
   if [ ! -s "$KEYS_DIR/$required" ]; then
     echo "dr-syncer-agent: $KEYS_DIR/$required is missing; install the keys (drsyncer keys generate)" >&2
@@ -33,7 +39,7 @@ cp "$KEYS_DIR/authorized_keys" "$RUN_DIR/authorized_keys"
 chmod 0600 "$RUN_DIR/ssh_host_ed25519_key" "$RUN_DIR/authorized_keys"
 
 sed -e "s|\${port}|$SSH_PORT|" \
-    -e "s|\${listen_address}|0.0.0.0|" \
+    -e "s|\${listen_address}|$LISTEN_ADDRESS|" \
     -e "s|\${host_key}|$RUN_DIR/ssh_host_ed25519_key|" \
     -e "s|\${pid_file}|$RUN_DIR/sshd.pid|" \
     -e "s|\${authorized_keys}|$RUN_DIR/authorized_keys|" \

@@ -4,8 +4,10 @@ Generates ~1 GiB of incompressible mixed files (many small, some large; ~12k fil
 two sandbox agents (real sshd on loopback: a source node and a DR node), and measures:
 
 * full copy through the product (control key -> DR agent ``pull`` -> rsync from the source agent's
-  ``rrsync -ro``), against plain ``rsync -a -e "ssh -c aes128-gcm@openssh.com"`` from the same source
-  agent into a fresh directory, and ``cp -a`` (the physical line);
+  gate and ``rrsync -ro``), against plain ``rsync -a -e "ssh -c aes128-gcm@openssh.com"`` from the same
+  source agent (same pull key, same gate) into a fresh directory, and ``cp -a`` (the physical line);
+* where the product's extra time goes: the same rsync argv the DR agent runs, started directly (our
+  rsync and ssh options, no control connection), and the control connection alone (ssh login + probe);
 * a 1 % change re-sync (1 % of the small files rewritten, a slice of two large files changed): bytes
   received by the DR agent as a share of the volume;
 * a no-op re-sync (product wall time, including the SSH control connection and the empty-source probe;
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,9 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drsyncer.keys import generate_host_key, generate_mapping_keys, known_hosts_file, pull_key_file
 from drsyncer.sandbox.agents import AgentNode, AgentSet, SandboxMapping
-from tasks.data.rsync_command import SshTransport, ssh_argv
+from drsyncer.sandbox.mount_table import record_mount
+from tasks.data.rsync_command import RsyncOptions, SshTransport, rsync_pull_argv, ssh_argv
 from tasks.data.rsync_stats import parse_stats
-from tasks.data.transfer import AgentEndpoint, ControlCredentials, TransferResult, TransferSpec, transfer_pvc
+from tasks.data.transfer import (
+    AgentClient,
+    AgentEndpoint,
+    ControlCredentials,
+    TransferResult,
+    TransferSpec,
+    transfer_pvc,
+)
 
 MIB = 1024 * 1024
 MAPPING = "bench"
@@ -124,14 +135,17 @@ def main() -> None:
     host_keys = {"prod": generate_host_key("prod"), "dr": generate_host_key("dr")}
     agents = AgentSet.start(nodes, host_keys=host_keys, mappings=[mapping], work_dir=work)
     try:
-        source_rel = "uid-src/volumes/kubernetes.io~csi/pv-src/mount"
-        product_rel = "uid-dr/volumes/kubernetes.io~csi/pv-dr/mount"
+        source_rel = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-src/mount"
+        product_rel = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-dr/mount"
         source = nodes[0].pods_dir / source_rel
         product_dst = nodes[1].pods_dir / product_rel
         plain_dst = work / "plain-rsync"
+        direct_dst = work / "direct-rsync"
         cp_dst = work / "cp-a"
-        for directory in (source, product_dst, plain_dst):
+        for directory in (source, product_dst, plain_dst, direct_dst):
             directory.mkdir(parents=True)
+        record_mount(nodes[0].root_dir, source)  # the agents serve and write mount points only
+        record_mount(nodes[1].root_dir, product_dst)
         print(f"generating ~{args.size_mib} MiB in {source} ...", flush=True)
         files, total = generate(source, size_mib=args.size_mib)
         print(f"{files} files, {total / MIB:.0f} MiB", flush=True)
@@ -161,6 +175,26 @@ def main() -> None:
         def product() -> TransferResult:
             return transfer_pvc(spec, credentials)
 
+        # The DR agent's own rsync argv (our options and ssh transport), run directly: no control channel.
+        direct_argv = rsync_pull_argv(
+            source_host="127.0.0.1",
+            source_path=source_rel,
+            destination_dir=str(direct_dst),
+            transport=SshTransport(
+                port=agents["src"].port,
+                identity_file=str(dr_config / pull_key_file(MAPPING)),
+                known_hosts_file=str(dr_config / known_hosts_file(MAPPING)),
+            ),
+            options=RsyncOptions(),
+        )
+
+        def direct() -> None:
+            subprocess.run(direct_argv, capture_output=True, check=True)
+
+        def control_connection() -> None:
+            with AgentClient("127.0.0.1", agents["dr"].port, credentials) as client:
+                client.probe()
+
         rows: list[tuple[str, str, str]] = []
 
         def fresh(directory: Path) -> None:
@@ -168,7 +202,10 @@ def main() -> None:
             directory.mkdir(parents=True)
 
         # Best of ``--repeat`` alternating runs: the box is shared, single runs are noisy.
-        cp_times, plain_times, product_times = [], [], []
+        cp_times: list[float] = []
+        plain_times: list[float] = []
+        product_times: list[float] = []
+        direct_times: list[float] = []
         for _ in range(args.repeat):
             for target, runner, times in (
                 (
@@ -177,6 +214,7 @@ def main() -> None:
                     cp_times,
                 ),
                 (plain_dst, plain, plain_times),
+                (direct_dst, direct, direct_times),
                 (product_dst, product, product_times),
             ):
                 fresh(target)
@@ -188,6 +226,13 @@ def main() -> None:
                               ("dr-syncer pull", product_full)):  # fmt: skip
             rows.append((f"full copy: {name}", f"{seconds:6.2f} s", f"{total / MIB / seconds:7.1f} MiB/s"))
         ratio = plain_full / product_full
+        direct_full = min(direct_times)
+        control_alone = min(timed(control_connection)[0] for _ in range(args.repeat))
+        rows.append(("  of which: our rsync argv run directly", f"{direct_full:6.2f} s",
+                     f"{direct_full - plain_full:+.2f} s vs plain: options, ciphers, progress"))  # fmt: skip
+        rest = product_full - direct_full - control_alone
+        rows.append(("  of which: control connection + probe", f"{control_alone:6.2f} s",
+                     f"rest {rest:+.2f} s: control program, streaming"))  # fmt: skip
 
         changed = change_one_percent(source, total_bytes=total)
         product_change, change_result = timed(product)
@@ -210,8 +255,8 @@ def main() -> None:
 
         width = max(len(row[0]) for row in rows)
         print()
-        for label, seconds, detail in rows:
-            print(f"{label:<{width}}  {seconds}  {detail}")
+        for label, shown, detail in rows:
+            print(f"{label:<{width}}  {shown}  {detail}")
         print()
         print(f"full copy throughput vs plain rsync: {ratio:.2f}x   (target >= 0.90x) "
               f"{'OK' if ratio >= 0.9 else 'MISSED'}")  # fmt: skip

@@ -7,6 +7,7 @@
     ├── UsageError                bad command-line input (exit code 2)
     ├── ClusterError              a cluster cannot be reached, refuses us, or lacks a kind / namespace
     │   └── TransientClusterError retried: 429, 5xx, connection reset/refused/timeout
+    ├── LocalServerError          the local Prefect server cannot start or be used
     └── DataSyncError             one PVC's data could not be synced
         ├── TransientDataError    retried with backoff: connection refused/reset/timeout, stream errors
         ├── DataAuthError         never retried: key refused, host key mismatch
@@ -61,6 +62,11 @@ class ClusterError(DrSyncerError):
 
 class TransientClusterError(ClusterError):
     """A cluster request failed in a way worth retrying (429, 5xx, connection errors)."""
+
+
+class LocalServerError(DrSyncerError):
+    """dr-syncer's local Prefect server cannot be started or used (port taken, start-up failed, newer
+    database); the message names the log or file to look at."""
 
 
 class DataSyncError(DrSyncerError):

@@ -2,8 +2,10 @@
 
 - Tasks never cache unless they say so (``PREFECT_TASKS_DEFAULT_NO_CACHE``): our tasks have side
   effects, and a cached "Completed" that did nothing is the worst kind of green.
-- The ephemeral server (used when ``PREFECT_API_URL`` is not set) gets a start-up timeout long enough
-  for a slow machine (a fresh ``PREFECT_HOME`` takes 16-18 s on 2 cores).
+- With ``PREFECT_API_URL`` unset, commands use dr-syncer's local Prefect server, started on first use
+  and kept running (:mod:`drsyncer.local_server`); ``DRSYNCER_PREFECT=ephemeral`` keeps Prefect's
+  temporary server per command, which gets a start-up timeout long enough for a slow machine (a fresh
+  ``PREFECT_HOME`` takes 16-18 s on 2 cores).
 - Two log levels, never one: ``DRSYNCER_LOG_LEVEL`` is terminal verbosity (Prefect's console handler);
   ``DRSYNCER_RUN_LOG_LEVEL`` (INFO by default) is what a run sends to the Prefect API, i.e. what the
   Prefect UI shows. Copying the terminal level into ``PREFECT_LOGGING_LEVEL`` would drop every INFO
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 DEFAULTS = {
     "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
@@ -48,7 +51,9 @@ def apply_prefect_defaults() -> None:
 
     ``DRSYNCER_PREFECT_STARTUP_TIMEOUT`` becomes the ephemeral server's start-up timeout,
     ``DRSYNCER_LOG_LEVEL`` the console handler's level and ``DRSYNCER_RUN_LOG_LEVEL`` the run loggers'
-    level (see :mod:`drsyncer.settings`).
+    level (see :mod:`drsyncer.settings`). Last, unless a Prefect API is configured, ``PREFECT_API_URL``
+    is pointed at the local server (started if needed; raises
+    :class:`~drsyncer.errors.LocalServerError` when it cannot be).
     """
     from drsyncer.settings import load_settings
 
@@ -62,6 +67,9 @@ def apply_prefect_defaults() -> None:
     os.environ.setdefault(API_LEVEL_VARIABLE, settings.run_log_level)
     for variable in RUN_LEVEL_VARIABLES:
         os.environ.setdefault(variable, _lower(settings.log_level, settings.run_log_level))
+    from drsyncer.local_server import use_local_server
+
+    use_local_server(settings, announce=lambda line: print(line, file=sys.stderr, flush=True))
 
 
 def apply_run_log_levels() -> None:

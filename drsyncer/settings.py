@@ -8,6 +8,7 @@ reads the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -66,7 +67,28 @@ class Settings(BaseSettings):
         default=None, description="known_hosts file for agent host keys. Default: KEY_DIR/known_hosts."
     )
     prefect_startup_timeout: int = Field(
-        default=120, ge=1, description="Seconds to wait for Prefect's temporary server to start."
+        default=120,
+        ge=1,
+        description="Seconds to wait for a Prefect server dr-syncer starts (local or temporary) to answer.",
+    )
+    prefect: Literal["local", "ephemeral"] = Field(
+        default="local",
+        description="Prefect API used when PREFECT_API_URL is unset: 'local' starts (or reuses) dr-syncer's "
+        "local Prefect server, which outlives the command; 'ephemeral' is Prefect's temporary server per "
+        "command, leaving nothing running.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: _xdg_data_home() / "dr-syncer",
+        description="Per-user data directory: the local Prefect server's SQLite database, log and state "
+        "file. Default: $XDG_DATA_HOME/dr-syncer (~/.local/share/dr-syncer).",
+    )
+    server_port: int = Field(
+        default=4210, ge=1, le=65535, description="Port of the local Prefect server (on 127.0.0.1)."
+    )
+    server_idle_timeout: int = Field(
+        default=3600,
+        ge=5,
+        description="Seconds without any request after which the local Prefect server stops by itself.",
     )
 
     @field_validator("log_level", "run_log_level", mode="before")
@@ -74,7 +96,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("key_dir", "known_hosts", "config_path")
+    @field_validator("key_dir", "known_hosts", "config_path", "data_dir")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
@@ -83,6 +105,12 @@ class Settings(BaseSettings):
     def known_hosts_path(self) -> Path:
         """The known_hosts file to use (``known_hosts`` or ``key_dir/known_hosts``)."""
         return self.known_hosts if self.known_hosts is not None else self.key_dir / "known_hosts"
+
+
+def _xdg_data_home() -> Path:
+    """``$XDG_DATA_HOME``, or ``~/.local/share`` when it is unset or not absolute (XDG Base Directory)."""
+    value = os.environ.get("XDG_DATA_HOME", "")
+    return Path(value) if value.startswith("/") else Path("~/.local/share").expanduser()
 
 
 def load_settings(*, env_file: Path | str | None = ".env") -> Settings:

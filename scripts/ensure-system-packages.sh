@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install the system packages the tests need (openssh-server, rsync, chromium for the browser tier) when
-# missing and we are root.
+# Install the system packages the tests need (openssh-server, rsync, chromium for the browser tier,
+# prometheus for promtool) when missing and we are root.
 set -euo pipefail
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 { command -v rsync >/dev/null 2>&1 && command -v rrsync >/dev/null 2>&1; } || missing+=(rsync)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

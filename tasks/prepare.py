@@ -16,9 +16,10 @@ from drsyncer.labels import FIELD_MANAGER
 from drsyncer.objects import KubeObject
 from drsyncer.report import ObjectOutcome
 from tasks.discover.listing import KindListing
-from tasks.filter.rules import filter_objects, owner_warning
+from tasks.filter.rules import filter_objects, finished_job, owner_warning
 from tasks.mapping_contexts import filter_context, transform_context
 from tasks.plan.claim_checks import check_storage_classes, report_claim_template_changes
+from tasks.plan.held_jobs import hold_finished_jobs
 from tasks.plan.planner import PlanEntry, object_key, plan_namespace, plan_object, skipped_entry
 from tasks.transform.namespace_metadata import is_cluster_specific
 from tasks.transform.runner import transform_object
@@ -72,11 +73,13 @@ def prepare_plan(
     kept: list[KubeObject] = []
     live: list[KubeObject] = []
     skipped: list[PlanEntry] = []
+    finished_jobs: list[KubeObject] = []
     for listing in listings:
         result = filter_objects(listing.source, filtering)
         skipped.extend(skipped_entry(item) for item in result.skipped)
         kept.extend(result.kept)
         live.extend(listing.destination)
+        finished_jobs.extend(obj for obj in listing.source if finished_job(obj, filtering) is not None)
     synced_secrets = frozenset(
         str((obj.get("metadata") or {}).get("name", "")) for obj in kept if obj.get("kind") == "Secret"
     )
@@ -93,6 +96,10 @@ def prepare_plan(
         desired, live, prune=mapping.prune, prune_pvcs=mapping.pvc_config.prune_pvcs, manager=FIELD_MANAGER
     )
     entries = [_with_warning(entry, warnings) for entry in entries]
+    entries, held = hold_finished_jobs(
+        entries, finished_sources=finished_jobs, live_objects=live, ctx=transforming
+    )
+    skipped = [entry for entry in skipped if not (entry.kind == "Job" and entry.name in held)]
     entries = report_claim_template_changes(entries)
     if dr_storage_classes is not None:
         entries = check_storage_classes(

@@ -18,8 +18,17 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS", "3")
+# Never start or touch the user's local dr-syncer Prefect server: in-process runs use the session's
+# harness; CLI subprocesses without PREFECT_API_URL keep Prefect's temporary server. The local server's
+# own tests (tests/e2e/test_local_server.py) override this in their subprocesses' environment.
+os.environ["DRSYNCER_PREFECT"] = "ephemeral"
 
-pytest_plugins: list[str] = ["tests.fixtures.agents", "tests.fixtures.clusters", "tests.fixtures.prefect"]
+pytest_plugins: list[str] = [
+    "tests.fixtures.agents",
+    "tests.fixtures.clusters",
+    "tests.fixtures.prefect",
+    "tests.fixtures.source_writes",
+]
 
 _TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox", "browser"}
 

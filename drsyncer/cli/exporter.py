@@ -143,6 +143,7 @@ def start_serve_metrics(
     config: list[Path] | None,
     *,
     port: int,
+    interval: float = DEFAULT_REFRESH_SECONDS,
     from_cluster: bool,
     kubeconfig: Path | None,
     context: str | None,
@@ -154,7 +155,10 @@ def start_serve_metrics(
         config, from_cluster=from_cluster, kubeconfig=kubeconfig, context=context
     )
     server = start_metrics_server(
-        build_exporter(loaded, reference, probe_agents=False), port=port, option="--metrics-port"
+        build_exporter(loaded, reference, probe_agents=False),
+        port=port,
+        interval=interval,
+        option="--metrics-port",
     )
     stderr.print(f"serving metrics on http://0.0.0.0:{server.port}/metrics")
     return server

@@ -69,4 +69,7 @@ app.command("stage")(_dr.stage)
 app.command("cutover")(_dr.cutover)
 app.command("failback")(_dr.failback)
 app.command("resume")(_dr.resume)
+from drsyncer.cli.server import server_app as _server_app  # noqa: E402
+
+app.add_typer(_server_app, name="server")
 # --- end of command registration ---

@@ -12,6 +12,9 @@ runs (scheduled, triggered from the UI or ``prefect deployment run``) as subproc
   also watches them: a new ``dr-syncer.io/sync-now`` value or a spec change starts a run of that mapping's
   deployment (once per value, recorded in its status; see :mod:`tasks.watch.sync_now`); paused mappings
   never start. Mappings added to the controller cluster later need a restart of ``serve``.
+- ``--metrics-port`` (default 9464; 0 turns it off) serves the Prometheus metrics of every served mapping
+  on ``/metrics`` from a daemon thread (the exporter of :mod:`drsyncer.metrics`, as ``drsyncer exporter``):
+  read-only, it never blocks a run; a port in use stops serve before anything is served (exit code 2).
 - SIGTERM or Ctrl-C stop cleanly: the runner stops polling, cancels its in-flight runs and exits 0.
 - ``pause_on_shutdown`` (Prefect's default, kept here): on shutdown the served deployments' schedules are
   **paused**, so no run piles up while nothing serves them; the next ``drsyncer serve`` un-pauses them.
@@ -56,6 +59,9 @@ CONTEXT_OPTION = typer.Option(None, "--context", help="Context in --kubeconfig (
 METRICS_PORT_OPTION = typer.Option(
     9464, "--metrics-port", help="Port of the Prometheus /metrics endpoint (0: no metrics endpoint)."
 )
+METRICS_REFRESH_OPTION = typer.Option(
+    30.0, "--metrics-refresh-seconds", min=1.0, help="How often the metrics endpoint reads the Prefect API."
+)
 PAUSE_OPTION = typer.Option(
     True,
     "--pause-on-shutdown/--keep-schedules-on-shutdown",
@@ -73,6 +79,7 @@ def serve(
     kubeconfig: Path | None = KUBECONFIG_OPTION,
     context: str | None = CONTEXT_OPTION,
     metrics_port: int = METRICS_PORT_OPTION,
+    metrics_refresh_seconds: float = METRICS_REFRESH_OPTION,
 ) -> None:
     """Serve every mapping on its schedule (Scheduled, Manual on demand, Continuous) until stopped."""
     with user_errors():
@@ -88,7 +95,12 @@ def serve(
             specs = _specs(config, mapping, timezone)
         apply_prefect_defaults()
         metrics = start_serve_metrics(
-            config, port=metrics_port, from_cluster=from_cluster, kubeconfig=kubeconfig, context=context
+            config,
+            port=metrics_port,
+            interval=metrics_refresh_seconds,
+            from_cluster=from_cluster,
+            kubeconfig=kubeconfig,
+            context=context,
         )
         if not os.environ.get("PREFECT_API_URL"):
             stderr.print(

@@ -93,25 +93,45 @@ def plan(
 
 def _plan_one(config: list[Path], name: str, controller: dict[str, Any] | None) -> dict[str, Any]:
     from flows.mapping_source import MappingSource, resolve_mapping
-    from tasks.session import open_session, plan_session
+    from tasks.session import open_session, plan_session, prepare_kinds
 
     started = time.monotonic()
     resolved = resolve_mapping(MappingSource(tuple(str(p) for p in config), controller), name)
     session = open_session(resolved.mapping, controller=resolved.controller)
     try:
+        kinds = [*prepare_kinds(session, plan_only=True), *session.kind_outcomes]
         prepared = plan_session(session)
+        warnings = session.warnings()
     finally:
         session.close()
-    return _plan_document(resolved.mapping, prepared.all_entries, duration=time.monotonic() - started)
+    return _plan_document(
+        resolved.mapping,
+        prepared.all_entries,
+        duration=time.monotonic() - started,
+        kinds=kinds,
+        warnings=warnings,
+    )
 
 
-def _plan_document(mapping: EffectiveMapping, entries: list[Any], *, duration: float) -> dict[str, Any]:
-    """The plan in the report's JSON contract (``phase: Planned``), with each object's reason and diff."""
+def _plan_document(
+    mapping: EffectiveMapping,
+    entries: list[Any],
+    *,
+    duration: float,
+    kinds: list[Any] | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """The plan in the report's JSON contract (``phase: Planned``), with each object's reason and diff.
+
+    ``kinds`` are the kind-level lines decided before listing (CRDs to copy, kinds left out);
+    ``warnings`` the session's (unavailable API groups, API server warnings).
+    """
     from tasks.prepare import planned_outcome
 
     report = SyncReport.for_mapping(mapping, started_at="", plan_only=True)
     report.duration_seconds = duration
-    report.objects = [planned_outcome(entry) for entry in entries]
+    report.objects = [*(kinds or []), *(planned_outcome(entry) for entry in entries)]
+    report.warnings = list(warnings or [])
     document = report.to_json()
     for item in document["objects"]:
         item.setdefault("reason", "")

@@ -30,7 +30,7 @@ from drsyncer import __version__
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import UsageError
 from drsyncer.metrics.collector import AgentStatus, MappingView, families
-from drsyncer.metrics.history import DeploymentInfo, read_deployment, read_finished_runs
+from drsyncer.metrics.history import DeploymentInfo, read_deployment, read_finished_runs, run_names
 from drsyncer.metrics.objective import rpo_objective_seconds
 from drsyncer.metrics.state import FinishedRun, MappingState, observe
 
@@ -110,7 +110,7 @@ class Exporter:
                 key = target.mapping.key
                 with self._lock:
                     known = set(self._states[key].seen)
-                runs[key] = read_finished_runs(client, target.mapping, known=known)
+                runs[key] = read_finished_runs(client, run_names(target.mapping), known=known)
                 if target.deployment is not None:
                     deployments[key] = read_deployment(client, target.deployment)
         return runs, deployments

@@ -35,17 +35,26 @@ class DeploymentInfo:
     next_run: datetime | None
 
 
-def is_run_of(parameters: dict[str, Any], mapping: EffectiveMapping) -> bool:
-    """True when a namespace-sync run with these parameters synced ``mapping`` (not a plan)."""
+def run_names(mapping: EffectiveMapping) -> tuple[str, ...]:
+    """The ``mapping`` parameter values that name ``mapping`` (its name, and ``namespace/name``)."""
+    return (mapping.name, mapping.key)
+
+
+def is_run_of(parameters: dict[str, Any], names: Collection[str]) -> bool:
+    """True when a namespace-sync run with these parameters synced the mapping ``names`` name (not a plan)."""
     if parameters.get("plan_only"):
         return False
-    return parameters.get("mapping") in (mapping.name, mapping.key)
+    return parameters.get("mapping") in names
 
 
 def read_finished_runs(
-    client: Any, mapping: EffectiveMapping, *, known: Collection[str] = ()
+    client: Any, names: Collection[str], *, known: Collection[str] = ()
 ) -> list[FinishedRun]:
-    """The mapping's latest finished sync runs, oldest first; records are read only for unknown runs."""
+    """The latest finished sync runs of the mapping called ``names``, oldest first.
+
+    ``names`` are the ``mapping`` parameter values that name it (:func:`run_names`); run records are read
+    only for runs not in ``known``.
+    """
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
@@ -60,7 +69,7 @@ def read_finished_runs(
     runs = client.read_flow_runs(
         flow_filter=FlowFilter(name=FlowFilterName(any_=[SYNC_FLOW])),
         flow_run_filter=FlowRunFilter(
-            name=FlowRunFilterName(like_=mapping.name.replace("/", "-")),
+            name=FlowRunFilterName(like_=min(names, key=len).replace("/", "-")),
             state=FlowRunFilterState(
                 type=FlowRunFilterStateType(any_=[StateType(state) for state in FINISHED_STATES])
             ),
@@ -68,7 +77,7 @@ def read_finished_runs(
         sort=FlowRunSort.END_TIME_DESC,
         limit=RUNS_PER_READ,
     )
-    ours = [run for run in runs if run.state is not None and is_run_of(dict(run.parameters or {}), mapping)]
+    ours = [run for run in runs if run.state is not None and is_run_of(dict(run.parameters or {}), names)]
     records = read_records(client, [str(run.id) for run in ours if str(run.id) not in known])
     finished = [
         FinishedRun(

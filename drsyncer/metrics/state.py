@@ -63,6 +63,8 @@ class MappingState:
     last_success: dict[str, float] = field(default_factory=dict)
     """Stage → start (epoch seconds) of the last run whose stage succeeded."""
     pvc_last_success: dict[str, float] = field(default_factory=dict)
+    attempted: set[str] = field(default_factory=set)
+    """Stages some run tried (succeeded or failed): a stage tried and never successful breaks the RPO."""
     failures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAILURE_REASONS, 0))
     consecutive_failures: int = 0
     pvc_bytes: dict[str, int] = field(default_factory=dict)
@@ -88,6 +90,7 @@ def observe(state: MappingState, run: FinishedRun) -> bool:
         return True
     record = run.record
     succeeded = run.state_type == SUCCEEDED
+    state.attempted.add("objects")
     if succeeded:
         if latest:
             state.consecutive_failures = 0
@@ -106,6 +109,7 @@ def observe(state: MappingState, run: FinishedRun) -> bool:
     for stage in STAGES:
         status = record.stage_status.get(stage)
         if status in ("succeeded", "failed"):
+            state.attempted.add(stage)
             state.durations[stage].observe(record.stage_seconds.get(stage, 0.0))
         if status == "succeeded" and run.start is not None:
             _advance(state.last_success, stage, run.start)

@@ -3,7 +3,9 @@
 With ``spec.persistentVolumeClaimRetentionPolicy`` the StatefulSet controller puts owner references on
 the claims it made from ``volumeClaimTemplates`` so the garbage collector deletes them at the right time
 (kube-controller-manager ``updateClaimOwnerRefForSetAndPod``; since kubernetes#122499 they are
-*controller* references, and a claim that already has another controller is left alone):
+*controller* references made by ``metav1.NewControllerRef`` — ``blockOwnerDeletion: true`` — a claim
+with another controller gets none, and a claim with a stale reference to an earlier set or pod of the
+same name is not touched):
 
 - ``whenDeleted: Delete`` → every claim is owned by the StatefulSet (it goes with the StatefulSet);
 - ``whenScaled: Delete`` → the claim of a scaled-down ordinal is owned by its pod instead (it goes with
@@ -67,25 +69,30 @@ class ClaimRetention:
             self._own(claim, wanted=owners, ours=[statefulset, pod])
 
     def _own(self, claim: KubeObject, *, wanted: list[KubeObject], ours: list[KubeObject]) -> None:
+        """Upstream ``isClaimOwnerUpToDate`` / ``updateClaimOwnerRefForSetAndPod`` for one claim."""
         references: list[dict[str, Any]] = list(claim["metadata"].get("ownerReferences") or [])
-        our_uids = {o["metadata"]["uid"] for o in ours}
-        wanted_uids = {o["metadata"]["uid"] for o in wanted}
+        by_name = {(o["kind"], o["metadata"]["name"]): o["metadata"]["uid"] for o in ours}
+        if any(by_name.get((r.get("kind"), r.get("name")), r.get("uid")) != r.get("uid") for r in references):
+            return  # a stale reference (an earlier set or pod of that name): upstream leaves the claim alone
+        our_uids = set(by_name.values())
         foreign_controller = any(r.get("controller") and r.get("uid") not in our_uids for r in references)
-        kept = [r for r in references if r.get("uid") not in our_uids or r.get("uid") in wanted_uids]
-        for owner in wanted:
-            if foreign_controller or any(r.get("uid") == owner["metadata"]["uid"] for r in kept):
-                continue
-            kept.append(controller_reference(owner, block_owner_deletion=False))
-        if kept == references:
+        scrubbed = [r for r in references if r.get("uid") not in our_uids]
+        if not foreign_controller:  # never a second controller on top of another one
+            scrubbed += [controller_reference(owner) for owner in wanted]
+        if _ownership(scrubbed) == _ownership(references):
             return
         updated = copy.deepcopy(claim)
-        if kept:
-            updated["metadata"]["ownerReferences"] = kept
+        if scrubbed:
+            updated["metadata"]["ownerReferences"] = scrubbed
         else:
             updated["metadata"].pop("ownerReferences", None)
         claim_type = self.api.registry.by_key(CLAIMS)
         assert claim_type is not None
         self.api.update_internal(claim_type, updated, manager=MANAGER)
+
+
+def _ownership(references: list[dict[str, Any]]) -> set[tuple[str, bool]]:
+    return {(str(r.get("uid")), bool(r.get("controller"))) for r in references}
 
 
 def _ordinal(claim_name: str, templates: list[str], statefulset: str) -> int | None:

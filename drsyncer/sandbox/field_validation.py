@@ -11,7 +11,8 @@ kind's schema. A field the schema does not know is, by the request's ``fieldVali
 
 The sandbox has no OpenAPI schemas, so it knows the top-level fields of the common built-in kinds and
 every ``metadata`` field; deeper paths and custom resources (CRDs here preserve unknown fields) are not
-checked. Bodies of POST, PUT and PATCH (every patch type) are checked.
+checked. Bodies of POST, PUT and PATCH (every patch type but JSON patch) are checked; strategic-merge
+directives (``$patch``, ``$setElementOrder/...``) are not fields.
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ def unknown_fields(resource: ResourceType, body: Any) -> list[str]:
     known = TOP_LEVEL.get(resource.key)
     if resource.custom or known is None or not isinstance(body, dict):
         return []
-    unknown = [key for key in body if key not in COMMON | known]
+    unknown = [key for key in body if key not in COMMON | known and not key.startswith("$")]
     metadata = body.get("metadata")
     if isinstance(metadata, dict):
-        unknown += [f"metadata.{key}" for key in metadata if key not in METADATA]
+        unknown += [f"metadata.{key}" for key in metadata if key not in METADATA and not key.startswith("$")]
     return unknown
 
 

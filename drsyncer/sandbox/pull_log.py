@@ -1,7 +1,8 @@
 """The sandbox agents' pull log: when each rsync a DR agent ran started, for tests to put steps in order.
 
 The sandbox runs ``agent/control.py`` with ``--rsync`` pointing at a small wrapper script (written here)
-that appends one line (its wall-clock start and what the rsync does) and then ``exec``s rsync with every
+that appends one line (its wall-clock start, what the rsync does and its arguments — paths and options,
+no secrets) and then ``exec``s rsync with every
 argument unchanged — same process, so a timeout or a cut that kills it kills rsync. The log is
 independent of dr-syncer's own records, so a test can check *when* data moved against the API server's
 audit log (both use wall-clock ``time.time()`` seconds). Used by tests only.
@@ -19,13 +20,13 @@ KIND_OF_ARGUMENT = {"--version": "version", "--list-only": "listing"}
 
 
 def wrapper_script(*, rsync: str, log: Path) -> str:
-    """A POSIX sh script: log ``<start time> <kind>``, then ``exec rsync "$@"``."""
+    """A POSIX sh script: log ``<start time> <kind> <arguments>``, then ``exec rsync "$@"``."""
     cases = " ".join(f"{argument}) kind={kind} ;;" for argument, kind in KIND_OF_ARGUMENT.items())
     return (
         "#!/bin/sh\n"
         "kind=transfer\n"
         f'for arg in "$@"; do case "$arg" in {cases} esac; done\n'
-        f'printf "%s %s\\n" "$(date +%s.%N)" "$kind" >> {shlex.quote(str(log))}\n'
+        f'printf "%s %s %s\\n" "$(date +%s.%N)" "$kind" "$*" >> {shlex.quote(str(log))}\n'
         f'exec {shlex.quote(rsync)} "$@"\n'
     )
 
@@ -56,6 +57,8 @@ class Pull:
     kind: str
     """``transfer`` (a copy, or its verification), ``listing`` (the empty-source guard), ``version``."""
     started: float
+    arguments: str = ""
+    """rsync's arguments joined by spaces (enough to check an option was passed)."""
 
 
 def read_pulls(directory: Path) -> list[Pull]:
@@ -63,6 +66,7 @@ def read_pulls(directory: Path) -> list[Pull]:
     pulls: list[Pull] = []
     for log in sorted(directory.rglob(LOG_NAME)):
         for line in log.read_text(encoding="utf-8").splitlines():
-            started, _, kind = line.partition(" ")
-            pulls.append(Pull(kind=kind, started=float(started)))
+            started, _, rest = line.partition(" ")
+            kind, _, arguments = rest.partition(" ")
+            pulls.append(Pull(kind=kind, started=float(started), arguments=arguments))
     return sorted(pulls, key=lambda pull: pull.started)

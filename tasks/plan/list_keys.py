@@ -45,9 +45,10 @@ KEYED_KINDS = frozenset(
         "Job",
         "CronJob",
         "Service",
+        "ServiceAccount",
     }
 )
-"""Built-in kinds whose pod specs (and, for Services, ports) hold keyed lists."""
+"""Built-in kinds whose pod specs (and, for Services, ports; ServiceAccounts, secrets) hold keyed lists."""
 
 
 def list_keys(kind: str, path: FieldPath) -> tuple[str, ...] | None:
@@ -62,6 +63,8 @@ def list_keys(kind: str, path: FieldPath) -> tuple[str, ...] | None:
     name = path[-1]
     if kind == "Service":
         return ("port", "protocol") if path == ("spec", "ports") else None
+    if kind == "ServiceAccount":  # imagePullSecrets is atomic here, unlike a pod spec's
+        return ("name",) if path == ("secrets",) else None
     if name == "ports":
         inside_container = len(path) >= 3 and isinstance(path[-2], int) and path[-3] in _CONTAINER_LISTS
         return ("containerPort", "protocol") if inside_container else None

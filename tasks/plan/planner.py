@@ -101,7 +101,9 @@ def yield_to_dr_controllers(
 
     Returns the desired object without those fields (so an apply does not fight their owner), the
     remaining differences, and the names of the controllers yielded to. Fields that keep the DR copy
-    at rest are never yielded.
+    at rest are never yielded. Only for objects dr-syncer already manages: a field it applied and a
+    controller then changed has moved to that controller; an object someone else created in DR is
+    taken over whole by the first apply.
     """
     owned = controller_owned_paths(live, manager=manager)
     if not owned or not differences:
@@ -162,9 +164,12 @@ def plan_object(
         return entry("prune", f"source object is gone and {manager} manages the DR copy", live)
     if live is None:
         return entry("create", "not in the DR namespace", desired)
-    desired, differences, controllers = yield_to_dr_controllers(
-        desired, live, field_differences(desired, live), manager=manager
-    )
+    differences = field_differences(desired, live)
+    controllers: list[str] = []
+    if is_managed_by(live, manager=manager):  # an object we do not manage yet is taken over whole
+        desired, differences, controllers = yield_to_dr_controllers(
+            desired, live, differences, manager=manager
+        )
     changes = [make_field_diff(kind, path, before, after) for path, before, after in differences]
     changes.extend(
         make_field_diff(kind, path, before, MISSING)

@@ -66,7 +66,9 @@ def suspend_jobs(obj: KubeObject, ctx: TransformContext) -> list[Edit]:
     Sets `spec.suspend: true` (the DR Job controller starts no pod) and records the source's own value
     in `dr-syncer.io/original-suspend` (`"true"`/`"false"`). Cutover resumes the Jobs that were not
     suspended at the source; failback suspends them again. Finished Jobs are not copied at all
-    (filter `finished_job`); Jobs created by a CronJob are skipped with their CronJob. Applies to Jobs.
+    (filter `finished_job`); a copy whose source finishes or disappears later is planned to
+    `original-suspend: "true"`, so cutover leaves it suspended (with `prune`, a copy whose source is
+    gone is deleted instead). Jobs created by a CronJob are skipped with their CronJob. Applies to Jobs.
     """
     suspended = bool((obj.get("spec") or {}).get("suspend"))
     annotations = (obj.get("metadata") or {}).get("annotations") or {}

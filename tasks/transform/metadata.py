@@ -32,7 +32,8 @@ def strip_server_metadata(obj: KubeObject, ctx: TransformContext) -> list[Edit]:
     Removes `uid`, `resourceVersion`, `generation`, `creationTimestamp`, `selfLink`, `managedFields`,
     `ownerReferences`, `finalizers`, `deletionTimestamp` and `deletionGracePeriodSeconds`. The DR
     server assigns its own; ownerReferences name source UIDs that do not exist in DR (objects with a
-    controller owner are filtered out before this stage). Applies to every kind.
+    controller owner are filtered out before this stage, except claims, which are synced without
+    their owner). Applies to every kind.
     """
     metadata = obj.get("metadata") or {}
     return [

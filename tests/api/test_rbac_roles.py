@@ -26,6 +26,7 @@ from tasks.session import open_session
 from tests.api.sync.conftest import MAPPING, SyncWorld, poll, unique_namespace
 from tests.api.sync.test_idempotence import seed_realistic_namespace
 from tests.factories import make_deployment, make_pvc, make_statefulset
+from tests.fixtures.source_writes import SourceWrites
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -171,20 +172,25 @@ def test_sync_missing_a_source_read_fails_the_run_with_the_rule(make_world: Call
     assert _forbidden(world.dr) == []
 
 
-def test_pvc_data_endpoints_resolve_with_the_shipped_roles(make_world: Callable[..., SyncWorld]) -> None:
+def test_pvc_data_endpoints_resolve_with_the_shipped_roles(
+    make_world: Callable[..., SyncWorld], source_writes: Callable[[FakeCluster, str], SourceWrites]
+) -> None:
     """The data stage's Kubernetes side: claims, volumes, nodes and placeholder pods on both clusters."""
     world = make_world()
+    writes = source_writes(world.source, world.namespace)
     world.seed(make_pvc("data", volume_name=None, server_fields=False))
-    state, report = _sync(world)
+    with writes.product_runs():
+        state, report = _sync(world)
     assert state.is_completed(), report
     world.source.set_background(True)
     world.dr.set_background(True)
     session = open_session(world.mapping())
     try:
-        for client in (session.source, session.destination):
-            with volume_endpoint(client, world.namespace, "data") as endpoint:
-                assert endpoint.placeholder
-                assert endpoint.path.endswith("/mount")
+        with writes.product_runs():
+            for client in (session.source, session.destination):
+                with volume_endpoint(client, world.namespace, "data") as endpoint:
+                    assert endpoint.placeholder
+                    assert endpoint.path.endswith("/mount")
     finally:
         session.close()
 

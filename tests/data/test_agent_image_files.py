@@ -47,3 +47,69 @@ def test_entrypoint_refuses_to_start_without_keys(tmp_path: Path) -> None:
 
     assert result.returncode == 66
     assert "missing" in result.stderr
+
+
+def _dockerfile_rsync_check() -> tuple[str, str]:
+    """The Dockerfile's ``RSYNC_MIN_VERSION`` and its build-time rsync check as a shell script."""
+    lines = (AGENT / "Dockerfile").read_text().splitlines()
+    minimum = next(line.split("=", 1)[1] for line in lines if line.startswith("ARG RSYNC_MIN_VERSION="))
+    start = next(i for i, line in enumerate(lines) if line.startswith("RUN version="))
+    block = [lines[start].removeprefix("RUN ")]
+    while block[-1].endswith("\\"):
+        start += 1
+        block.append(lines[start])
+    return minimum, "\n".join(block)
+
+
+def test_the_installed_rsync_is_the_one_the_image_requires() -> None:
+    minimum, script = _dockerfile_rsync_check()
+
+    passing = subprocess.run(
+        ["/bin/sh", "-c", script],
+        env={**os.environ, "RSYNC_MIN_VERSION": minimum},
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    too_new = subprocess.run(
+        ["/bin/sh", "-c", script],
+        env={**os.environ, "RSYNC_MIN_VERSION": "99.0.0"},
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+
+    assert passing.returncode == 0, passing.stderr
+    assert too_new.returncode == 1
+    assert "older than 99.0.0" in too_new.stderr
+
+
+def test_entrypoint_listens_on_the_node_address_only(tmp_path: Path) -> None:
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    (keys_dir / "ssh_host_ed25519_key").write_text(generate_host_key("prod").private_openssh)
+    (keys_dir / "authorized_keys").write_text(authorized_keys(pull_keys=[generate_mapping_keys("m").pull]))
+    base = {"PATH": os.environ["PATH"], "KEYS_DIR": str(keys_dir), "SSHD_CHECK_ONLY": "1",
+            "SSHD_TEMPLATE": str(AGENT / "sshd_config.tmpl")}  # fmt: skip
+
+    good = subprocess.run(
+        ["/bin/sh", str(AGENT / "entrypoint.sh")],
+        env={**base, "RUN_DIR": str(tmp_path / "run"), "LISTEN_ADDRESS": "10.1.2.3"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    bad = subprocess.run(
+        ["/bin/sh", str(AGENT / "entrypoint.sh")],
+        env={**base, "RUN_DIR": str(tmp_path / "run2"), "LISTEN_ADDRESS": "0.0.0.0\nPermitRootLogin yes"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert "ListenAddress 10.1.2.3" in (tmp_path / "run" / "sshd_config").read_text()
+    assert bad.returncode == 64
+    assert good.returncode in (
+        0,
+        255,
+    )  # sshd -t may refuse an address this host lacks; the config is rendered

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import stat
+import tempfile
 import threading
 import time
 import uuid
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from drsyncer.keys import pull_key_file
+from drsyncer.keys import authorized_keys, known_hosts_line, pull_key_file
+from drsyncer.sandbox.agents import AgentNode, LocalAgent, free_port, render_sshd_config, source_gate_argv
+from drsyncer.sandbox.mount_table import mountinfo_path
 from tasks.data.rsync_command import SshTransport, ssh_argv
 from tasks.data.transfer import TransferSpec, transfer_pvc
 from tasks.data.verification import VerificationMode
@@ -137,6 +141,30 @@ def test_pull_key_never_follows_a_symlink_out_of_the_volume(
 
     assert result.returncode != 0
     assert SECRET not in copied_bytes(tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        "../../../kubernetes.io~secret/db-credentials/password",
+        "/{secret}/password",
+        "{pods}/{secret}/password",
+        "./../../../kubernetes.io~projected/kube-api-access-x7k2p/token",
+    ],
+)
+def test_pull_key_files_from_cannot_name_files_outside_the_volume(
+    data_sandbox: DataSandbox, tmp_path: Path, listed: str
+) -> None:
+    pod = pod_on_node(data_sandbox, "prod-1")
+    file_list = tmp_path / "list"
+    file_list.write_text(listed.format(secret=pod.secret_dir, pods=pod.pods_dir) + "\n")
+
+    rsync_with_pull_key(
+        data_sandbox, f"{pod.volume}/", tmp_path / "out", f"--files-from={file_list}", "--relative"
+    )
+
+    assert SECRET not in copied_bytes(tmp_path / "out")
+    assert TOKEN not in copied_bytes(tmp_path / "out")
 
 
 def test_pull_key_copies_symlinks_in_a_volume_as_links(data_sandbox: DataSandbox, tmp_path: Path) -> None:
@@ -610,3 +638,65 @@ def test_an_authenticated_connection_without_a_session_is_closed(data_sandbox: D
 
     assert result.returncode == 255
     assert time.monotonic() - started < 30
+
+
+# --- from=: keys bound to client networks (pvcSync.ssh.allowedSourceCIDRs) ---------------------------
+
+
+def test_a_key_bound_to_other_networks_is_refused_by_sshd(data_sandbox: DataSandbox) -> None:
+    mapping = data_sandbox.agents.mappings[MAPPING]
+    node = AgentNode("prod-from", "prod", data_sandbox.agents["prod-1"].node.root_dir)
+    secure = Path(tempfile.mkdtemp(prefix="dr-syncer-from-", dir="/run"))
+    agent = LocalAgent(node=node, port=free_port(), config_dir=secure)
+    (secure / "host_key").write_text(data_sandbox.host_keys["prod"].private_openssh)
+    (secure / "host_key").chmod(0o600)
+
+    def authorize(cidrs: list[str]) -> None:
+        (secure / "authorized_keys").write_text(
+            authorized_keys(
+                pull_keys=[mapping.keys.pull],
+                pods_dir=str(node.pods_dir),
+                source_gate=source_gate_argv(),
+                mountinfo=str(mountinfo_path(node.root_dir)),
+                from_cidrs=cidrs,
+            )
+        )
+
+    authorize(["10.255.0.0/16"])
+    (secure / "sshd_config").write_text(
+        render_sshd_config(
+            port=agent.port,
+            host_key=str(secure / "host_key"),
+            authorized_keys_file=str(secure / "authorized_keys"),
+            pid_file=str(secure / "sshd.pid"),
+        )
+    )
+    pod = pod_on_node(data_sandbox, "prod-1")
+    known_hosts = secure / "known_hosts"
+    known_hosts.write_text(
+        known_hosts_line(data_sandbox.host_keys["prod"].public_openssh, host="127.0.0.1", port=agent.port)
+        + "\n"
+    )
+    dr_config = data_sandbox.agents["dr-1"].config_dir
+    ssh = " ".join(
+        ssh_argv(
+            SshTransport(
+                port=agent.port,
+                identity_file=str(dr_config / pull_key_file(MAPPING)),
+                known_hosts_file=str(known_hosts),
+            )
+        )
+    )
+    agent.start()
+    try:
+        refused = run(["rsync", "--list-only", "-e", ssh, f"root@127.0.0.1:{pod.volume}/"])
+        authorize(["127.0.0.0/8"])
+        allowed = run(["rsync", "--list-only", "-e", ssh, f"root@127.0.0.1:{pod.volume}/"])
+    finally:
+        agent.stop()
+        shutil.rmtree(secure, ignore_errors=True)
+
+    assert refused.returncode != 0
+    assert "Permission denied (publickey)" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert "data.txt" in allowed.stdout

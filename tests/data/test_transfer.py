@@ -6,7 +6,6 @@ import os
 import random
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -177,10 +176,14 @@ def test_dr_agent_host_key_missing_from_known_hosts_fails_closed(
 
 
 def test_source_with_wrong_host_key_fails_closed_on_the_dr_agent(data_sandbox: DataSandbox) -> None:
-    # Point the DR agent at the DR agent itself as "source": its host key is not the prod cluster's.
+    # Point the DR agent at the DR agent itself as "source": its host key is not the prod cluster's. The
+    # impostor serves a different tree, so a pull that went ahead would show in the destination.
     destination = data_sandbox.volume("dr-1")
     (destination.path / "keep").write_text("x")
-    impostor = AgentEndpoint("127.0.0.1", destination.endpoint.port, destination.endpoint.path)
+    before = snapshot(destination.path)
+    planted = data_sandbox.volume("dr-1")
+    (planted.path / "planted.txt").write_text("from the impostor")
+    impostor = AgentEndpoint("127.0.0.1", planted.endpoint.port, planted.endpoint.path)
     sleeps: list[float] = []
 
     with pytest.raises(DataAuthError, match="Host key verification failed"):
@@ -189,7 +192,7 @@ def test_source_with_wrong_host_key_fails_closed_on_the_dr_agent(data_sandbox: D
         )
 
     assert sleeps == []
-    assert (destination.path / "keep").exists()
+    assert snapshot(destination.path) == before
 
 
 def test_dr_agent_down_is_transient_retried_then_fails(data_sandbox: DataSandbox) -> None:
@@ -269,25 +272,31 @@ def test_control_connection_cut_midway_is_retried_and_ends_identical(data_sandbo
     assert snapshot(destination.path) == snapshot(source.path)
 
 
+def _timed_pull(sandbox: DataSandbox, source: Volume, options: RsyncOptions) -> tuple[float, str]:
+    """Pull ``source`` into a fresh DR volume; the seconds it took and the transfer rsync's arguments."""
+    destination = sandbox.volume("dr-1")
+    started_at = time.time()
+    started = time.monotonic()
+    result = _sync(sandbox, _spec(source, destination, options=options))
+    elapsed = time.monotonic() - started
+    assert result.files_transferred == 1
+    transfers = [p for p in sandbox.agents.pulls() if p.started >= started_at and p.kind == "transfer"]
+    assert transfers, "the agent ran no rsync transfer"
+    return elapsed, transfers[0].arguments
+
+
 def test_bandwidth_limit_is_honoured(data_sandbox: DataSandbox) -> None:
     source = data_sandbox.volume("prod-1")
-    destination = data_sandbox.volume("dr-1")
-    size = 3 * 1024 * 1024
+    size = 4 * 1024 * 1024  # ≥ 4 s at 1 MiB/s; well under a second unlimited on loopback
     (source.path / "payload.bin").write_bytes(random.Random(7).randbytes(size))
-    limited = RsyncOptions(bandwidth_limit_kbps=1024)
-    # The fixed cost of a pull (control login, rsync over ssh to the source) on this machine right now,
-    # measured with the same options and nothing to send, is taken off the transfer's time.
-    started = time.monotonic()
-    _sync(data_sandbox, _spec(source, destination, options=replace(limited, exclude_paths=("payload.bin",))))
-    overhead = time.monotonic() - started
 
-    started = time.monotonic()
-    result = _sync(data_sandbox, _spec(source, destination, options=limited))
-    elapsed = time.monotonic() - started - overhead
+    unlimited, unlimited_arguments = _timed_pull(data_sandbox, source, RsyncOptions())
+    limited, limited_arguments = _timed_pull(data_sandbox, source, RsyncOptions(bandwidth_limit_kbps=1024))
 
-    assert result.files_transferred == 1
-    rate = size / elapsed
-    assert 0.75 * 1024 * 1024 <= rate <= 1.25 * 1024 * 1024, f"{rate / 1024:.0f} KiB/s"
+    assert "--bwlimit=1024" in limited_arguments.split()
+    assert "--bwlimit" not in unlimited_arguments
+    # the limit must slow the pull down for real (load slows both pulls alike, so a ratio tolerates it)
+    assert limited >= 2 * unlimited, f"limited {limited:.2f} s vs unlimited {unlimited:.2f} s"
 
 
 def test_full_verification_detects_and_repairs_a_corrupted_dr_file(data_sandbox: DataSandbox) -> None:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,13 @@ BURST_DEBOUNCE_SECONDS = 3.0
 """The debounce window of the burst test: far longer than one round of 25 writes and their events."""
 
 
+def _events_reach(mapping: str, count: int) -> bool:
+    """Whether the running continuous flow of ``mapping`` has taken ``count`` events from its watchers."""
+    from flows.continuous import running_stats
+
+    return int((running_stats(mapping) or {}).get("events", 0)) >= count
+
+
 def _written_name(entry: Any) -> str:
     """The ConfigMap a DR write was for (a POST names it in its body, other verbs in the path)."""
     if entry.method == "POST" and isinstance(entry.body, dict):
@@ -229,7 +237,7 @@ def test_burst_of_four_versions_per_object_writes_each_object_once_with_its_last
             seen += len(names)
             # each version reaches the product as its own events before the next one is written, so only
             # the debounce window (not one drained batch) can merge the four versions of an object
-            poll(lambda: int((running_stats(running.mapping) or {}).get("events", 0)) >= seen, timeout=30)
+            poll(partial(_events_reach, running.mapping, seen), timeout=30)
         poll(
             lambda: all(dr_data(dr_cluster, namespace, n) == {"v": "3"} for n in names),
             timeout=BURST_DEBOUNCE_SECONDS + 30,

@@ -29,6 +29,7 @@ from kubernetes.client import ApiClient, CustomObjectsApi
 from deployments.builder import MappingReference, build_deployment_specs, to_runner_deployment
 from drsyncer.config.loader import load_config
 from drsyncer.sandbox import FakeCluster
+from drsyncer.sandbox.agents import free_port
 from drsyncer.sandbox.config_files import remote_cluster_yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,20 +146,29 @@ spec:
 @pytest.fixture
 def serve_process(
     tmp_path: Path, prefect_api_env: dict[str, str], source_kubeconfig: Path, dr_kubeconfig: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path, int]]:
     namespace = f"serve-{uuid.uuid4().hex[:6]}"
+    metrics_port = free_port()
     config = _write_config(tmp_path, source_kubeconfig, dr_kubeconfig, namespace)
     env = dict(prefect_api_env, PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_LOGGING_LEVEL="WARNING")
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "drsyncer"), "serve", str(config)],
+        [
+            str(Path(sys.executable).parent / "drsyncer"),
+            "serve",
+            str(config),
+            "--metrics-port",
+            str(metrics_port),
+            "--metrics-refresh-seconds",
+            "1",
+        ],
         cwd=REPO,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        yield process, namespace, config
+        yield process, namespace, config, metrics_port
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -171,14 +181,14 @@ def serve_process(
 
 
 def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_paused_mapping(
-    serve_process: tuple[subprocess.Popen[bytes], str, Path],
+    serve_process: tuple[subprocess.Popen[bytes], str, Path, int],
     prefect_api_env: dict[str, str],
     source_cluster: FakeCluster,
     dr_cluster: FakeCluster,
 ) -> None:
     from prefect import get_client
 
-    process, namespace, config = serve_process
+    process, namespace, config, metrics_port = serve_process
     live = f"{namespace}-live"
     for name in (namespace, live):
         source_cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -268,9 +278,42 @@ def test_serve_runs_triggered_runs_one_at_a_time_continuous_at_once_and_never_a_
     assert manual_status["objects"]["created"] + manual_status["objects"]["unchanged"] >= 1
     assert by_mapping[f"{namespace}-paused"]["paused"] is True
 
+    # serve's /metrics (--metrics-port) reports what it ran, read back from the Prefect API.
+    samples = _metrics_when(
+        metrics_port,
+        lambda s: (f"{namespace}-manual", "objects") in s.get("drsyncer_last_success_timestamp_seconds", {}),
+    )
+    assert samples["drsyncer_mapping_paused"][(f"{namespace}-paused",)] == 1
+    assert samples["drsyncer_mapping_paused"][(f"{namespace}-manual",)] == 0
+    assert samples["drsyncer_sync_failures_total"][(f"{namespace}-manual", "objects")] == 0
+
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0, "serve must stop cleanly on SIGTERM"
     assert os.environ.get("PREFECT_API_URL") in (None, prefect_api_env["PREFECT_API_URL"])
+
+
+def _metrics_when(
+    port: int, check: Callable[[dict[str, dict[tuple[str, ...], float]]], bool]
+) -> dict[str, dict[tuple[str, ...], float]]:
+    """Scrape ``/metrics`` until ``check`` holds: sample name → (mapping, stage or reason) → value."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, dict[tuple[str, ...], float]] = {}
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        found.clear()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = tuple(sample.labels[k] for k in ("mapping", "stage", "reason") if k in sample.labels)
+                found.setdefault(sample.name, {})[labels] = sample.value
+        return check(found)
+
+    poll(ready, timeout=30)
+    return found
 
 
 def test_prefect_deploy_all_registers_the_committed_prefect_yaml(prefect_api_env: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ The exposition is parsed with ``prometheus_client.parser``.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -400,3 +401,80 @@ def test_while_prefect_is_unreachable_the_last_values_stay_with_exporter_up_0(wo
         _scraped(server.port, lambda s: value(s, "drsyncer_exporter_up") == 1, timeout=30)
     finally:
         server.stop()
+
+
+def _status_config(world: MetricsWorld, path: Path, objectives: dict[str, str]) -> Path:
+    """A config with one objects-only mapping per ``{suffix: rpo objective}`` from the world's namespace."""
+    workdir = world.clusters.workdir
+    documents = [
+        remote_cluster_yaml("source", workdir / "source.kubeconfig"),
+        remote_cluster_yaml("dr", workdir / "dr.kubeconfig"),
+    ]
+    documents += [
+        f"""\
+apiVersion: dr-syncer.io/v1alpha1
+kind: NamespaceMapping
+metadata:
+  name: {world.namespace}-{suffix}
+  annotations: {{dr-syncer.io/rpo-objective: "{objective}"}}
+spec:
+  sourceCluster: source
+  destinationCluster: dr
+  sourceNamespace: {world.namespace}
+  destinationNamespace: {world.namespace}-{suffix}
+  resourceTypes: [configmaps]
+"""
+        for suffix, objective in objectives.items()
+    ]
+    path.write_text("---\n".join(documents), encoding="utf-8")
+    return path
+
+
+def test_status_shows_rpo_per_stage_and_exits_1_when_a_mapping_breaks_its_objective(
+    world: MetricsWorld, prefect_api_env: dict[str, str], tmp_path: Path
+) -> None:
+    world.clusters.source.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": world.namespace}}
+    )
+    both = _status_config(world, tmp_path / "both.yaml", {"ok": "1h", "late": "1s"})
+    for suffix in ("ok", "late"):
+        state = namespace_sync(mapping=f"{world.namespace}-{suffix}", config=[str(both)], return_state=True)
+        assert state.is_completed()
+
+    # The late mapping's objective (1s) is shorter than the time since its sync started: status exits 1.
+    result = subprocess.run(
+        [DRSYNCER, "status", str(both), "--output", "json"],
+        env=prefect_api_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    by_mapping = {item["mapping"]: item for item in json.loads(result.stdout)}
+    late, ok = by_mapping[f"{world.namespace}-late"], by_mapping[f"{world.namespace}-ok"]
+    assert late["breaksObjective"] is True
+    assert late["rpo"]["objects"]["breaksObjective"] is True
+    assert late["rpo"]["objects"]["seconds"] > 1
+    assert late["rpoObjectiveSeconds"] == 1
+    assert ok["breaksObjective"] is False
+    assert ok["rpoObjectiveSeconds"] == 3600
+    assert 0 < ok["rpo"]["objects"]["seconds"] < 3600
+    assert ok["rpo"]["objects"]["lastSuccessStart"] is not None
+    assert "data" not in ok["rpo"]  # no PVC data sync for this mapping
+    assert ok["lastState"] == "Completed (not deployed)"
+
+    # Only the healthy mapping: exit 0, and the table shows its RPO and objective.
+    only_ok = _status_config(world, tmp_path / "ok.yaml", {"ok": "1h"})
+    table = subprocess.run(
+        [DRSYNCER, "status", str(only_ok)],
+        env=dict(prefect_api_env, COLUMNS="300"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert table.returncode == 0, table.stderr[-2000:]
+    assert f"{world.namespace}-ok" in table.stdout
+    assert "RPO objects" in table.stdout
+    assert "1h 0m" in table.stdout  # the objective

@@ -23,6 +23,7 @@ from drsyncer.sandbox import FakeCluster
 from drsyncer.sandbox.agents import cluster_port
 from drsyncer.sandbox.config_files import remote_cluster_yaml
 from flows.namespace_sync import namespace_sync
+from tests.fixtures.source_writes import SourceWrites
 
 PLACEHOLDER_LABEL = "app.kubernetes.io/component"
 
@@ -51,6 +52,8 @@ class DataWorld:
     clusters: DemoClusters
     namespace: str
     config: Path
+    source_writes: SourceWrites
+    """Checked at teardown: the product wrote nothing to the source but placeholder pods."""
 
     @property
     def source(self) -> FakeCluster:
@@ -116,7 +119,8 @@ class DataWorld:
         return cluster.objects("v1", "Pod", self.namespace)
 
     def sync(self) -> tuple[Any, dict[str, Any]]:
-        state = namespace_sync(mapping="data", config=[str(self.config)], return_state=True)
+        with self.source_writes.product_runs():
+            state = namespace_sync(mapping="data", config=[str(self.config)], return_state=True)
         result = state.result(raise_on_failure=False)
         assert isinstance(result, dict), result
         return state, result
@@ -124,7 +128,11 @@ class DataWorld:
 
 @pytest.fixture
 def world(
-    clusters: DemoClusters, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clusters: DemoClusters,
+    prefect_server: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source_writes: Callable[[FakeCluster, str], SourceWrites],
 ) -> DataWorld:
     """A fresh namespace with a mapping that syncs data (fast retries so failures end quickly)."""
     namespace = f"data-{uuid.uuid4().hex[:8]}"
@@ -158,7 +166,12 @@ spec:
 """,
         encoding="utf-8",
     )
-    return DataWorld(clusters=clusters, namespace=namespace, config=config)
+    return DataWorld(
+        clusters=clusters,
+        namespace=namespace,
+        config=config,
+        source_writes=source_writes(clusters.source, namespace),
+    )
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -272,7 +285,8 @@ def test_continuous_mode_data_job_copies_claims_present_in_both_namespaces(world
     mapping = load_config([world.config]).mapping("data")
 
     assert PVC_DATA_SYNC is not None
-    outcomes = PVC_DATA_SYNC(mapping)
+    with world.source_writes.product_runs():
+        outcomes = PVC_DATA_SYNC(mapping)
 
     assert [(o.name, o.status) for o in outcomes] == [("stream", "synced")]  # type: ignore[attr-defined]
     assert tree(world.volume(world.dr, "stream")) == {"v1.txt": b"first\n", "v2.txt": b"second\n"}

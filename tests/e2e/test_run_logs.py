@@ -1,19 +1,22 @@
 """What the Prefect UI shows of a sync run: its logs, artifacts and names, read back from a real server.
 
-The CLI (``drsyncer sync``) and the two commands workers use to execute a deployment's flow run
-(``prefect flow-run execute`` for Kubernetes workers, ``python -m prefect.engine`` for process workers
-and ``drsyncer serve``) run as subprocesses against the session's Prefect server and two sandbox
-clusters; the assertions read ``/api/logs/filter``, ``/api/artifacts/filter`` and the run names as the
-UI does. Logs are sent to the API here (``PREFECT_LOGGING_TO_API_ENABLED=true``) even though the rest of
-the test session turns that off.
+The CLI (``drsyncer sync``), ``drsyncer serve``, and the two commands workers use to execute a
+deployment's flow run (``prefect flow-run execute`` for Kubernetes workers, ``python -m prefect.engine``
+for process workers and serve's runner) run as subprocesses against the session's Prefect server and
+two sandbox clusters; the assertions read ``/api/logs/filter``, ``/api/artifacts/filter`` and the run
+names as the UI does. Logs are sent to the API here (``PREFECT_LOGGING_TO_API_ENABLED=true``) even though
+the rest of the test session turns that off.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -265,3 +268,60 @@ def test_worker_started_run_sends_info_logs_even_when_prefect_logging_level_says
     )
     assert any(r["message"].startswith("apply: ") and r["level"] == 20 for r in logs), _messages(logs)
     assert only_flow_run(log_world.api, name_like=f"-{log_world.mapping}-")["id"] == str(flow_run.id)
+
+
+def test_a_run_started_by_drsyncer_serve_sends_info_logs(log_world: LogWorld, tmp_path: Path) -> None:
+    from prefect import get_client
+
+    log_world.world.seed(make_configmap("settings", server_fields=False))
+    env = {**log_world.env, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    with (tmp_path / "serve.log").open("wb") as serve_log:
+        process = subprocess.Popen(
+            [DRSYNCER, "serve", str(log_world.config), "--mapping", log_world.mapping],
+            cwd=REPO,
+            env=env,
+            stdout=serve_log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            with get_client(sync_client=True) as client:
+                deployment = _poll(
+                    lambda: _deployment(client, f"namespace-sync/{log_world.mapping}"), process, timeout=90
+                )
+                flow_run = client.create_flow_run_from_deployment(deployment.id)
+            logs = wait_for_logs(
+                log_world.api,
+                str(flow_run.id),
+                until=lambda logs: any(
+                    r["message"].startswith(f"sync of {log_world.mapping} ") for r in logs
+                ),
+                timeout=90,
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert any(r["message"].startswith("apply: ") and r["level"] == 20 for r in logs), _messages(logs)
+
+
+def _deployment(client: Any, name: str) -> Any:
+    """The deployment called ``name``, or None while it is not registered yet."""
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        return client.read_deployment_by_name(name)
+    except ObjectNotFound:
+        return None
+
+
+def _poll(read: Callable[[], Any], process: subprocess.Popen[bytes], *, timeout: float) -> Any:
+    """``read()``'s first non-None value, while ``process`` keeps running; fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    while (value := read()) is None:
+        assert process.poll() is None, "drsyncer serve exited early"
+        assert time.monotonic() < deadline, f"nothing within {timeout} s"
+        time.sleep(0.2)
+    return value

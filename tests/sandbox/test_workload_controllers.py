@@ -113,6 +113,32 @@ def test_statefulset_when_deleted_delete_makes_it_the_claims_controller(
     apps.create_namespaced_stateful_set(ns, _retained("db", when_deleted="Delete", when_scaled="Retain"))
     expected = {f"data-db-{i}": [("StatefulSet", "db", True)] for i in (0, 1)}
     eventually(lambda: _claim_owners(core, ns) == expected)
+    claim = core.read_namespaced_persistent_volume_claim("data-db-0", ns)
+    assert claim.metadata.owner_references[0].block_owner_deletion is True
+
+
+def test_statefulset_adds_no_controller_to_a_claim_another_controller_owns(
+    apps: client.AppsV1Api, core: client.CoreV1Api, ns: str
+) -> None:
+    """kubernetes#122499: a claim already controlled by something else (an operator) gets no set reference."""
+    operator = core.create_namespaced_config_map(ns, {"metadata": {"name": "operator-cr"}})
+    reference = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": "operator-cr",
+        "uid": operator.metadata.uid,
+        "controller": True,
+    }
+    claim = {
+        "metadata": {"name": "data-db-0", "ownerReferences": [reference]},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    core.create_namespaced_persistent_volume_claim(ns, claim)
+    apps.create_namespaced_stateful_set(
+        ns, _retained("db", when_deleted="Delete", when_scaled="Retain", replicas=1)
+    )
+    eventually(lambda: apps.read_namespaced_stateful_set("db", ns).status.ready_replicas == 1)
+    assert _claim_owners(core, ns) == {"data-db-0": [("ConfigMap", "operator-cr", True)]}
 
 
 def test_statefulset_retain_policy_leaves_claims_unowned(
@@ -129,7 +155,8 @@ def test_statefulset_deleted_with_delete_policy_takes_its_claims(
 ) -> None:
     """KEP-1847: the garbage collector deletes the claims with the StatefulSet when whenDeleted=Delete."""
     apps.create_namespaced_stateful_set(ns, _retained("db", when_deleted="Delete", when_scaled="Retain"))
-    eventually(lambda: all(owners for owners in _claim_owners(core, ns).values()) and _claim_owners(core, ns))
+    expected = {f"data-db-{i}": [("StatefulSet", "db", True)] for i in (0, 1)}
+    eventually(lambda: _claim_owners(core, ns) == expected)  # (a set deleted sooner races, upstream too)
     apps.delete_namespaced_stateful_set("db", ns)
     eventually(lambda: not core.list_namespaced_persistent_volume_claim(ns).items)
 

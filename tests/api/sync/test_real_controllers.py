@@ -354,7 +354,8 @@ def test_ca_bundles_tokens_and_default_account_secrets_stay_per_cluster(sync_wor
         "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": "e30="},
     }
-    sync_world.seed(pull_secret)
+    sync_world.configure(perClusterObjects=[{"kind": "ConfigMap", "name": "mesh-ca-*"}])
+    sync_world.seed(pull_secret, make_configmap("mesh-ca-east", server_fields=False))
     sync_world.source.settle()
     default = copy.deepcopy(sync_world.source_object("v1", "ServiceAccount", "default"))
     default["imagePullSecrets"] = [{"name": "regcred"}, {"name": "only-in-source-registry"}]
@@ -369,8 +370,9 @@ def test_ca_bundles_tokens_and_default_account_secrets_stay_per_cluster(sync_wor
     report = sync_world.sync()
 
     assert report.succeeded, report.failure_summary()
-    for name in ("kube-root-ca.crt", "istio-ca-root-cert"):
+    for name in ("kube-root-ca.crt", "istio-ca-root-cert", "mesh-ca-east"):
         assert outcome_of(report, "ConfigMap", name).status == "skipped"
+    assert sync_world.dr_get("v1", "ConfigMap", "mesh-ca-east") is None
     for name in source_tokens:
         assert outcome_of(report, "Secret", name).status == "skipped"
         assert sync_world.dr_get("v1", "Secret", name) is None
@@ -537,3 +539,38 @@ def test_namespace_labels_and_annotations_are_copied_except_cluster_specific_one
         "team": "shop",
     }
     assert metadata["annotations"] == {"owner": "payments"}
+
+
+def test_a_job_that_finishes_or_vanishes_at_the_source_after_its_copy_stays_suspended_at_cutover(
+    sync_world: SyncWorld,
+) -> None:
+    sync_world.configure(resourceTypes=JOB_KINDS)
+    short_lived = bare_job("cleanup")
+    short_lived["spec"]["ttlSecondsAfterFinished"] = 0
+    sync_world.seed(bare_job("migrate"), short_lived)
+    assert sync_world.sync().succeeded
+    sync_world.source.settle()
+    sync_world.source.jobs.advance(1)
+    sync_world.source.settle()
+    assert sync_world.source_object("batch/v1", "Job", "migrate")["status"]["succeeded"] == 1
+    assert sync_world.source.get("batch/v1", "Job", "cleanup", sync_world.namespace) is None
+
+    report = sync_world.sync()
+
+    assert report.succeeded, report.failure_summary()
+    assert (
+        "finished at the source: the DR copy stays suspended" in outcome_of(report, "Job", "migrate").reason
+    )
+    assert "gone from the source: the DR copy stays suspended" in outcome_of(report, "Job", "cleanup").reason
+    for name in ("migrate", "cleanup"):
+        annotations = sync_world.dr_object("batch/v1", "Job", name)["metadata"]["annotations"]
+        assert annotations["dr-syncer.io/original-suspend"] == "true"
+    assert _resync_mutations(sync_world) == []
+    side, session = _dr_side(sync_world)
+    try:
+        change = start_side(side, session.mapping, {})
+    finally:
+        session.close()
+    assert change.changes == {"Job/cleanup": "unchanged", "Job/migrate": "unchanged"}
+    sync_world.dr.settle()
+    assert dr_pods(sync_world) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agent.manifests import AgentSettings, render_agent_manifests
 
 
@@ -92,7 +94,7 @@ def test_a_source_only_cluster_mounts_the_pods_dir_read_only() -> None:
 
 
 def test_privileged_is_rendered_only_when_asked_for() -> None:
-    def context(settings: AgentSettings) -> dict:  # type: ignore[type-arg]
+    def context(settings: AgentSettings) -> Any:
         return _by_kind(settings)["DaemonSet"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]
 
     assert context(AgentSettings(cluster="prod"))["privileged"] is False

@@ -170,3 +170,33 @@ def test_plan_does_not_change_its_inputs() -> None:
     before = (copy.deepcopy(desired), copy.deepcopy(live))
     plan_object(desired, live, prune=False)
     assert (desired, live) == before
+
+
+def test_object_not_yet_managed_by_dr_syncer_is_taken_over_whole() -> None:
+    desired = _desired_deployment()
+    live = applied(desired)
+    live["metadata"]["managedFields"] = [
+        make_managed_entry(
+            "helm", {"f:spec": {"f:template": {"f:spec": {"f:containers": {}}}}}, operation="Update"
+        )
+    ]
+    _containers(live)[0]["image"] = "nginx:from-helm"
+    entry = plan_object(desired, live, prune=False)
+    assert entry.action == "update"
+    assert [d.path for d in entry.diff] == ["spec.template.spec.containers[0].image"]
+    assert "apply takes it over" in entry.reason
+
+
+def test_token_a_dr_legacy_controller_adds_to_a_service_account_is_no_difference() -> None:
+    desired: KubeObject = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "app"},
+        "secrets": [{"name": "shared"}],
+        "imagePullSecrets": [{"name": "regcred"}],
+    }
+    live = applied(desired)
+    live["secrets"].append({"name": "app-token-dr123"})
+    assert field_differences(desired, live) == []
+    live["imagePullSecrets"].append({"name": "other"})
+    assert field_differences(desired, live) != []
