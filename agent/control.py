@@ -72,9 +72,7 @@ import argparse
 import fcntl
 import hashlib
 import io
-import ipaddress
 import json
-import math
 import os
 import select
 import stat
@@ -88,6 +86,16 @@ from typing import IO, Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.request_fields import (
+    RequestRefusedError,
+    allowed_host,
+    allowed_port,
+    bounded_int,
+    finite_timeout,
+    load_request,
+    strict_bool,
+    string_list,
+)
 from agent.volume_dir import PROC_MOUNTINFO, PinnedDir, VolumeDirError, open_volume_dir
 from tasks.data.rsync_command import (
     RsyncOptions,
@@ -95,8 +103,6 @@ from tasks.data.rsync_command import (
     UnsafeRsyncOptionError,
     rsync_list_argv,
     rsync_pull_argv,
-    validate_host,
-    validate_port,
 )
 from tasks.data.safety import EmptySourceRefusedError, check_empty_source, parse_list_only
 from tasks.data.verification import choose_sample
@@ -112,7 +118,6 @@ EXIT_BUSY = 75
 EXIT_REFUSED = 77
 EXIT_TIMEOUT = 124
 MAX_COMMAND_BYTES = 64 * 1024
-MAX_JSON_DEPTH = 8
 MAX_TIMEOUT_SECONDS = 7 * 86400
 MAX_BANDWIDTH_KBPS = 100 * 1024 * 1024
 FLUSH_INTERVAL_SECONDS = 0.25
@@ -242,31 +247,32 @@ def disk_free(config: argparse.Namespace, argument: str) -> int:
 
 
 def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
-    request = _load_json(argument)
-    known = {"source", "destination", "options", "allowEmptySource", "timeoutSeconds", "verify"}
-    unknown = set(request) - known
-    if unknown:
-        raise ControlError(EXIT_INVALID, f"pull request has unknown fields {sorted(unknown)[:5]}")
-    source = request.get("source")
-    destination = request.get("destination")
-    if not isinstance(source, dict) or not isinstance(destination, dict):
-        raise ControlError(EXIT_INVALID, "pull request needs 'source' and 'destination' objects")
-    options = request.get("options") or {}
-    if not isinstance(options, dict):
-        raise ControlError(EXIT_INVALID, "'options' must be an object")
+    """The pull request, every field checked and bounded (``agent/request_fields.py``), or exit 65."""
     try:
-        host = _allowed_host(config, source.get("host", ""))
-        port = _allowed_port(config, source.get("port"))
+        request = load_request(argument)
+        known = {"source", "destination", "options", "allowEmptySource", "timeoutSeconds", "verify"}
+        unknown = set(request) - known
+        if unknown:
+            raise RequestRefusedError(f"pull request has unknown fields {sorted(unknown)[:5]}")
+        source = request.get("source")
+        destination = request.get("destination")
+        if not isinstance(source, dict) or not isinstance(destination, dict):
+            raise RequestRefusedError("pull request needs 'source' and 'destination' objects")
+        options = request.get("options") or {}
+        if not isinstance(options, dict):
+            raise RequestRefusedError("'options' must be an object")
+        host = allowed_host(source.get("host", ""), networks=config.source_cidr)
+        port = allowed_port(source.get("port"), configured=config.source_port)
         validate_volume_path(source.get("path", ""))
         rsync_options = RsyncOptions(
-            bandwidth_limit_kbps=_int(
-                options.get("bandwidthLimitKbps", 0), "bandwidthLimitKbps", MAX_BANDWIDTH_KBPS
+            bandwidth_limit_kbps=bounded_int(
+                options.get("bandwidthLimitKbps", 0), "bandwidthLimitKbps", maximum=MAX_BANDWIDTH_KBPS
             ),
-            exclude_paths=_strings(options.get("excludePaths", []), "excludePaths"),
-            extra_options=_strings(options.get("rsyncOptions", []), "rsyncOptions"),
-            checksum=_bool(options.get("checksum", False), "checksum"),
-            io_timeout_seconds=_int(
-                options.get("ioTimeoutSeconds", 300), "ioTimeoutSeconds", MAX_TIMEOUT_SECONDS
+            exclude_paths=string_list(options.get("excludePaths", []), "excludePaths"),
+            extra_options=string_list(options.get("rsyncOptions", []), "rsyncOptions"),
+            checksum=strict_bool(options.get("checksum", False), "checksum"),
+            io_timeout_seconds=bounded_int(
+                options.get("ioTimeoutSeconds", 300), "ioTimeoutSeconds", maximum=MAX_TIMEOUT_SECONDS
             ),
         )
         # Build once now so every option is validated before anything runs.
@@ -277,88 +283,14 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
             transport=_transport(config, port),
             options=rsync_options,
         )
-    except (UnsafeRsyncOptionError, VolumePathError, TypeError, KeyError) as error:
+        request["rsyncOptions"] = rsync_options
+        request["timeoutSeconds"] = finite_timeout(
+            request.get("timeoutSeconds", 86400), maximum=MAX_TIMEOUT_SECONDS
+        )
+        request["allowEmptySource"] = strict_bool(request.get("allowEmptySource", False), "allowEmptySource")
+    except (RequestRefusedError, UnsafeRsyncOptionError, VolumePathError, TypeError, KeyError) as error:
         raise ControlError(EXIT_INVALID, str(error)) from None
-    request["rsyncOptions"] = rsync_options
-    request["timeoutSeconds"] = _timeout(request.get("timeoutSeconds", 86400))
-    request["allowEmptySource"] = _bool(request.get("allowEmptySource", False), "allowEmptySource")
     return request
-
-
-def _load_json(argument: str) -> dict[str, Any]:
-    """The request object; NaN/Infinity, deep nesting and huge numbers are refused, not crashed on."""
-    depth = 0
-    for character in argument:
-        depth += character in "[{"
-        depth -= character in "]}"
-        if depth > MAX_JSON_DEPTH:
-            raise ControlError(EXIT_INVALID, f"pull request is nested deeper than {MAX_JSON_DEPTH} levels")
-
-    def refuse_constant(name: str) -> float:
-        raise ControlError(EXIT_INVALID, f"pull request contains {name}; numbers must be finite")
-
-    try:
-        request = json.loads(argument, parse_constant=refuse_constant)
-    except json.JSONDecodeError as error:
-        raise ControlError(EXIT_INVALID, f"pull request is not JSON: {error}") from None
-    except (ValueError, RecursionError):
-        raise ControlError(EXIT_INVALID, "pull request has a number or nesting out of range") from None
-    if not isinstance(request, dict):
-        raise ControlError(EXIT_INVALID, "pull request must be a JSON object")
-    return request
-
-
-def _allowed_host(config: argparse.Namespace, host: object) -> str:
-    """The source host, if it is an address inside ``--source-cidr`` (any valid host when none given)."""
-    checked = validate_host(host)  # type: ignore[arg-type]
-    if not config.source_cidr:
-        return checked
-    try:
-        address = ipaddress.ip_address(checked)
-    except ValueError:
-        raise UnsafeRsyncOptionError(
-            "source host must be an IP address inside the source cluster's networks"
-        ) from None
-    if not any(address in ipaddress.ip_network(cidr, strict=False) for cidr in config.source_cidr):
-        raise UnsafeRsyncOptionError(f"source host {checked} is outside the source cluster's networks")
-    return checked
-
-
-def _allowed_port(config: argparse.Namespace, port: object) -> int:
-    """The source port: ``--source-port`` when configured (a request may omit it), else the request's."""
-    if config.source_port is not None:
-        if port is not None and port != config.source_port:
-            raise UnsafeRsyncOptionError(
-                f"source port must be the source cluster's agent port {config.source_port}"
-            )
-        return int(config.source_port)
-    return validate_port(port)
-
-
-def _int(value: object, name: str, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise UnsafeRsyncOptionError(f"'{name}' must be an integer between 0 and {maximum}")
-    return value
-
-
-def _bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ControlError(EXIT_INVALID, f"'{name}' must be true or false")
-    return value
-
-
-def _timeout(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ControlError(EXIT_INVALID, "'timeoutSeconds' must be a finite number")
-    if not 0 < value <= MAX_TIMEOUT_SECONDS:
-        raise ControlError(EXIT_INVALID, f"'timeoutSeconds' must be between 0 and {MAX_TIMEOUT_SECONDS}")
-    return float(value)
-
-
-def _strings(value: object, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or len(value) > 256 or not all(isinstance(item, str) for item in value):
-        raise UnsafeRsyncOptionError(f"'{name}' must be a list of at most 256 strings")
-    return tuple(value)
 
 
 def _transport(config: argparse.Namespace, port: int) -> SshTransport:
@@ -463,7 +395,7 @@ def pull(config: argparse.Namespace, argument: str) -> int:
     destination = _volume(config, request["destination"].get("path", ""))
     files_from: str | None = None
     source = request["source"]
-    transport = _transport(config, _allowed_port(config, source.get("port")))
+    transport = _transport(config, allowed_port(source.get("port"), configured=config.source_port))
     try:
         _lock(destination)
         verify = request.get("verify")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,7 @@ from flows.mapping_source import MappingSource, resolve_mapping
 from flows.run_artifacts import publish_sync_report
 from tasks.apply.applier import ApplyContext, kind_groups
 from tasks.concurrency_limits import holding, limit_name
+from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan, planned_outcome
 from tasks.session import SyncSession, namespace_objects, open_session, prepare_kinds
 from tasks.sync_tasks import apply_kind, discover_kind, plan_sync
@@ -128,7 +129,7 @@ def run_sync(
             report.objects = kind_outcomes + [planned_outcome(entry) for entry in plan.all_entries]
         else:
             stage_started = time.monotonic()
-            report.objects = kind_outcomes + _apply_plan(session, plan)
+            report.objects = kind_outcomes + apply_plan(session, plan)
             log_apply_stage(report.objects, seconds=time.monotonic() - stage_started)
             report.stage_seconds["objects"] = time.monotonic() - started
             if mapping.data_sync and data:
@@ -176,7 +177,20 @@ def _discover_and_plan(session: SyncSession) -> PreparedPlan:
     return plan_sync(session, quote(listings), source_namespace, destination_namespace)
 
 
-def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]:
+ApplyKind = Callable[[ApplyContext, str, list[PlanEntry]], list[ObjectOutcome]]
+"""Applies the entries of one kind: the ``apply`` task in the flow, ``apply_entries`` without Prefect."""
+
+
+def _apply_kind_task(context: ApplyContext, kind: str, entries: list[PlanEntry]) -> list[ObjectOutcome]:
+    # quote(): Prefect would otherwise walk every entry looking for futures.
+    return apply_kind(context, kind, quote(entries))
+
+
+def apply_plan(
+    session: SyncSession, plan: PreparedPlan, *, apply: ApplyKind = _apply_kind_task
+) -> list[ObjectOutcome]:
+    """Apply a plan: the namespace first (refused without ``createNamespace``; stop if it fails), then
+    kind by kind in dependency order, skipping kinds with nothing to write; ``apply`` does one kind."""
     mapping = session.mapping
     context = ApplyContext(
         client=session.destination,
@@ -201,7 +215,7 @@ def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]
     namespace_context = ApplyContext(
         client=session.destination, discovery=session.destination_discovery, namespace=""
     )
-    outcomes.extend(apply_kind(namespace_context, "Namespace", [namespace_entry]))
+    outcomes.extend(apply(namespace_context, "Namespace", [namespace_entry]))
     if outcomes[-1].status == "failed":
         return outcomes
     for kind, entries in kind_groups(plan.entries):
@@ -217,7 +231,7 @@ def _apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]
                 for e in entries
             )
             continue
-        outcomes.extend(apply_kind(context, kind, quote(entries)))
+        outcomes.extend(apply(context, kind, entries))
     return outcomes
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from drsyncer.cli.output import stderr, stdout
+from drsyncer.cli.output import stderr, stdout, user_errors
 from drsyncer.prefect_env import apply_prefect_defaults
 
 DIR_OPTION = typer.Option(None, "--dir", help="Working directory for kubeconfigs, config and node data.")
@@ -17,7 +17,8 @@ DIR_OPTION = typer.Option(None, "--dir", help="Working directory for kubeconfigs
 
 def demo(workdir: Path | None = DIR_OPTION) -> None:
     """Run dr-syncer end to end on two sandbox clusters (no real cluster needed)."""
-    apply_prefect_defaults()
+    with user_errors():
+        apply_prefect_defaults()
     from drsyncer import demo as scenario
     from drsyncer.quiet_prefect import prefect_logs_to_stderr
     from flows.namespace_sync import namespace_sync
@@ -33,9 +34,7 @@ def demo(workdir: Path | None = DIR_OPTION) -> None:
         )
         written = scenario.seed(clusters.source)
         os.environ["DRSYNCER_KEY_DIR"] = str(clusters.key_dir)
-        where = (
-            os.environ.get("PREFECT_API_URL") or "a local ephemeral Prefect server (first start takes ~20 s)"
-        )
+        where = os.environ.get("PREFECT_API_URL") or "Prefect's temporary server (first start takes ~20 s)"
         stderr.print(f"[bold]3/4[/] running the namespace-sync flow on {where}", highlight=False)
         with prefect_logs_to_stderr():
             state = namespace_sync(
@@ -69,12 +68,21 @@ def demo(workdir: Path | None = DIR_OPTION) -> None:
                     f"{pvc['filesTransferred']} files",
                     highlight=False,
                 )
-        stdout.print(
-            "See the run in Prefect: `prefect flow-run ls --flow-name namespace-sync` (or the UI of your "
-            "server; `prefect server start` keeps one running). Config used: " + str(clusters.config_path),
-            highlight=False,
-        )
+        stdout.print(_where_to_see(state.state_details.flow_run_id), highlight=False)
+        stdout.print(f"Config used: {clusters.config_path}", highlight=False)
         if not state.is_completed() or not same:
             raise typer.Exit(1)
     finally:
         clusters.stop()
+
+
+def _where_to_see(flow_run_id: object) -> str:
+    """Where the demo's run can be seen: its UI page when the API is a server that stays up."""
+    api_url = os.environ.get("PREFECT_API_URL", "")
+    if not api_url:
+        return (
+            "The run was on Prefect's temporary server, which has stopped (DRSYNCER_PREFECT=ephemeral); "
+            "run the demo without it to keep the run in dr-syncer's local Prefect server."
+        )
+    ui_url = api_url.removesuffix("/").removesuffix("/api")
+    return f"See the run in the Prefect UI: {ui_url}/runs/flow-run/{flow_run_id} (the server stays up)"

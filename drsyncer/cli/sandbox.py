@@ -13,12 +13,13 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
 
-from drsyncer.sandbox import FakeCluster, NodeSpec
+if TYPE_CHECKING:  # the sandbox is imported by `sandbox up` only (every command imports this module)
+    from drsyncer.sandbox import FakeCluster, NodeSpec
 
 sandbox_app = typer.Typer(
     help="Run sandbox Kubernetes clusters (fake API servers) for trying dr-syncer.", no_args_is_help=True
@@ -32,6 +33,8 @@ BACKGROUND_OPTION = typer.Option(
 
 
 def _nodes(root: Path, cluster: str, index: int, count: int) -> list[NodeSpec]:
+    from drsyncer.sandbox import NodeSpec
+
     return [
         NodeSpec(
             f"{cluster}-node-{n}",
@@ -98,6 +101,8 @@ def up(
     directory: Path = DIR_OPTION, nodes: int = NODES_OPTION, controllers: bool = BACKGROUND_OPTION
 ) -> None:
     """Start source and DR sandbox clusters in the foreground; Ctrl-C stops them."""
+    from drsyncer.sandbox import FakeCluster
+
     root = directory.resolve()
     root.mkdir(parents=True, exist_ok=True)
     clusters = [

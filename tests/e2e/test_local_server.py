@@ -102,13 +102,15 @@ def _environment(data_dir: Path, port: int, **overrides: str) -> dict[str, str]:
         if key not in ("PREFECT_API_URL", "KUBECONFIG") and not key.startswith("DRSYNCER_SERVER_")
     }
     env.update(
-        DRSYNCER_PREFECT="local",
-        DRSYNCER_DATA_DIR=str(data_dir),
-        DRSYNCER_SERVER_PORT=str(port),
-        DRSYNCER_SERVER_IDLE_TIMEOUT="900",
-        DRSYNCER_PREFECT_STARTUP_TIMEOUT="180",
-        PREFECT_HOME=str(data_dir.parent / "client-prefect-home"),
-        **overrides,
+        {
+            "DRSYNCER_PREFECT": "local",
+            "DRSYNCER_DATA_DIR": str(data_dir),
+            "DRSYNCER_SERVER_PORT": str(port),
+            "DRSYNCER_SERVER_IDLE_TIMEOUT": "900",
+            "DRSYNCER_PREFECT_STARTUP_TIMEOUT": "180",
+            "PREFECT_HOME": str(data_dir.parent / "client-prefect-home"),
+            **overrides,
+        }
     )
     return env
 

@@ -7,8 +7,9 @@ sandbox clusters, and three verbs:
 - ``world.configure(**spec)`` writes the NamespaceMapping (extra ``spec`` fields in camelCase) and returns
   its :class:`EffectiveMapping`;
 - ``world.plan()`` runs ``open_session → plan_session`` (what ``drsyncer plan`` does);
-- ``world.sync()`` runs the same stages as the flow — discover, plan, apply kind by kind, prune — as plain
-  functions, without Prefect, and returns a :class:`SyncReport`.
+- ``world.sync()`` runs the flow's own orchestration without Prefect — ``prepare_kinds`` (CRDs),
+  ``plan_session`` (discover and plan, as ``drsyncer plan``) and the flow's ``apply_plan`` with the plain
+  per-kind applier in place of its ``apply`` task — and returns a :class:`SyncReport`.
 
 A handful of tests run the real flow instead (``namespace_sync`` against the session's Prefect server).
 """
@@ -32,9 +33,11 @@ from drsyncer.objects import KubeObject
 from drsyncer.report import ObjectOutcome, SyncReport
 from drsyncer.sandbox import FakeCluster
 from drsyncer.sandbox.api import WriteOptions
-from tasks.apply.applier import ApplyContext, apply_entries, apply_entry, kind_groups
+from flows.namespace_sync import apply_plan
+from tasks.apply.applier import ApplyContext, apply_entries
+from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan
-from tasks.session import SyncSession, open_session, plan_session
+from tasks.session import SyncSession, open_session, plan_session, prepare_kinds
 
 MAPPING = "app-dr"
 API = "dr-syncer.io/v1alpha1"
@@ -156,17 +159,11 @@ class SyncWorld:
     def sync(self) -> SyncReport:
         """One sync through the plain engine: the flow's stages without Prefect."""
         mapping = self.mapping()
-        report = SyncReport(
-            mapping=mapping.name,
-            source_cluster=mapping.source.name,
-            source_namespace=mapping.source_namespace,
-            destination_cluster=mapping.destination.name,
-            destination_namespace=mapping.destination_namespace,
-            started_at="",
-        )
+        report = SyncReport.for_mapping(mapping, started_at="")
         session = open_session(mapping)
         try:
-            report.objects = apply_plan(session, plan_session(session))
+            kind_outcomes = [*prepare_kinds(session), *session.kind_outcomes]
+            report.objects = kind_outcomes + apply_plan(session, plan_session(session), apply=apply_one_kind)
         finally:
             session.close()
         return report
@@ -190,24 +187,9 @@ class SyncWorld:
         return found
 
 
-def apply_plan(session: SyncSession, plan: PreparedPlan) -> list[ObjectOutcome]:
-    """Apply a plan as the flow does: the namespace first (stop if it fails), then kind by kind."""
-    mapping = session.mapping
-    namespace_context = ApplyContext(
-        client=session.destination, discovery=session.destination_discovery, namespace=""
-    )
-    outcomes = [apply_entry(namespace_context, plan.namespace)]
-    if outcomes[0].status == "failed":
-        return outcomes
-    context = ApplyContext(
-        client=session.destination,
-        discovery=session.destination_discovery,
-        namespace=mapping.destination_namespace,
-        immutable=mapping.immutable_resource_config,
-    )
-    for _, entries in kind_groups(plan.entries):
-        outcomes.extend(apply_entries(context, entries))
-    return outcomes
+def apply_one_kind(context: ApplyContext, kind: str, entries: list[PlanEntry]) -> list[ObjectOutcome]:
+    """What the flow's ``apply`` task does for one kind, without Prefect (its logging left out)."""
+    return apply_entries(context, entries)
 
 
 def outcome_of(report: SyncReport, kind: str, name: str) -> ObjectOutcome:
