@@ -35,6 +35,9 @@ arrives in ``SSH_ORIGINAL_COMMAND`` and is treated as data, never given to a she
     streamed to our stdout (coalesced to a few writes a second); its stderr to our stderr. With
     ``verify`` set, the same rsync runs as ``--dry-run --checksum --itemize-changes`` and its itemized
     lines are streamed instead.
+    With ``"preview": true`` (the change guard) the same rsync runs as ``--dry-run --itemize-changes``;
+    its output is counted on the agent and one JSON line ``{"changeSummary": {...}}`` is printed
+    (``tasks/data/change_guard.py``); nothing is written.
     One pull per destination at a time (an exclusive ``flock`` on the destination directory).
 ``checksum <path>``
     One JSON line per regular file under ``<path>`` (a volume, checked like the destination):
@@ -69,6 +72,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import hashlib
 import io
@@ -97,6 +101,7 @@ from agent.request_fields import (
     string_list,
 )
 from agent.volume_dir import PROC_MOUNTINFO, PinnedDir, VolumeDirError, open_volume_dir
+from tasks.data.change_guard import ChangeCounter
 from tasks.data.rsync_command import (
     RsyncOptions,
     SshTransport,
@@ -251,6 +256,7 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
     try:
         request = load_request(argument)
         known = {"source", "destination", "options", "allowEmptySource", "timeoutSeconds", "verify"}
+        known |= {"preview"}
         unknown = set(request) - known
         if unknown:
             raise RequestRefusedError(f"pull request has unknown fields {sorted(unknown)[:5]}")
@@ -288,6 +294,7 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
             request.get("timeoutSeconds", 86400), maximum=MAX_TIMEOUT_SECONDS
         )
         request["allowEmptySource"] = strict_bool(request.get("allowEmptySource", False), "allowEmptySource")
+        request["preview"] = strict_bool(request.get("preview", False), "preview")
     except (RequestRefusedError, UnsafeRsyncOptionError, VolumePathError, TypeError, KeyError) as error:
         raise ControlError(EXIT_INVALID, str(error)) from None
     return request
@@ -400,6 +407,8 @@ def pull(config: argparse.Namespace, argument: str) -> int:
         _lock(destination)
         verify = request.get("verify")
         options: RsyncOptions = request["rsyncOptions"]
+        if request["preview"]:
+            return _preview(request, destination, transport, rsync_binary=config.rsync)
         if verify:
             if not isinstance(verify, dict):
                 raise ControlError(EXIT_INVALID, "'verify' must be an object")
@@ -436,8 +445,70 @@ def pull(config: argparse.Namespace, argument: str) -> int:
         destination.close()
 
 
+def _preview(
+    request: dict[str, Any], destination: PinnedDir, transport: SshTransport, *, rsync_binary: str
+) -> int:
+    """The change guard's dry run (``tasks/data/change_guard.py``): one JSON summary line, nothing written.
+
+    The same rsync as the pull with ``--dry-run --itemize-changes``; its output is counted here, so a
+    million-line itemization never crosses the control channel. An empty destination has nothing to lose.
+    """
+    counter = ChangeCounter()
+    sink = _CountingSink(counter)
+    code = EXIT_OK
+    if os.listdir(destination.fd):
+        options: RsyncOptions = request["rsyncOptions"]
+        argv = rsync_pull_argv(
+            source_host=request["source"]["host"],
+            source_path=request["source"]["path"],
+            destination_dir=destination.proc_path,
+            transport=transport,
+            options=dataclasses.replace(options, dry_run=True, itemize=True, progress=False, delete=True),
+            rsync_binary=rsync_binary,
+        )
+        code = _run_streaming(
+            argv,
+            timeout=request["timeoutSeconds"],
+            keep_fds=(destination.fd,),
+            where=_where(request, transport),
+            out=sink,
+        )
+        sink.finish()
+    if code in (EXIT_OK, 24):
+        _emit({"changeSummary": counter.summary().to_json()})
+    return code
+
+
+class _CountingSink:
+    """A binary sink for :func:`_forward_coalesced` that feeds complete lines to a :class:`ChangeCounter`."""
+
+    def __init__(self, counter: ChangeCounter) -> None:
+        self._counter = counter
+        self._rest = b""
+
+    def write(self, data: bytes) -> int:
+        lines = (self._rest + data).split(b"\n")
+        self._rest = lines.pop()
+        for line in lines:
+            self._counter.feed(line.decode("utf-8", "backslashreplace"))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing: a chunk may end mid-line; lines are counted as they complete (see :meth:`finish`)."""
+
+    def finish(self) -> None:
+        """Count the last line if the stream ended without a line break."""
+        if self._rest:
+            self.write(b"\n")
+
+
 def _run_streaming(
-    argv: list[str], *, timeout: float, keep_fds: tuple[int, ...] = (), where: str = ""
+    argv: list[str],
+    *,
+    timeout: float,
+    keep_fds: tuple[int, ...] = (),
+    where: str = "",
+    out: Any = None,
 ) -> int:
     """Run ``argv``; copy its stdout to ours as it arrives; stop it at ``timeout`` or if our reader leaves.
 
@@ -469,7 +540,7 @@ def _run_streaming(
     timer.start()
     assert process.stdout is not None
     try:
-        _forward_coalesced(process.stdout.fileno(), sys.stdout.buffer)
+        _forward_coalesced(process.stdout.fileno(), out if out is not None else sys.stdout.buffer)
     except (BrokenPipeError, OSError):
         process.terminate()
     finally:

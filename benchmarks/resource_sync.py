@@ -288,8 +288,10 @@ def list_requests_per_kind(*clusters: FakeCluster) -> dict[str, int]:
 # --- kubectl baseline ------------------------------------------------------------------------------
 
 
-def kubectl_sync(source_kubeconfig: Path, dr_kubeconfig: Path, cache: Path) -> None:
-    """``kubectl get -o json | cleanup | kubectl apply --server-side``."""
+def kubectl_sync(
+    source_kubeconfig: Path, dr_kubeconfig: Path, cache: Path, *, server_side: bool = True
+) -> None:
+    """``kubectl get -o json | cleanup | kubectl apply [--server-side]``."""
     base = [KUBECTL, "--cache-dir", str(cache)]
     got = subprocess.run(
         [*base, "--kubeconfig", str(source_kubeconfig), "get", KUBECTL_KINDS, "-n", NAMESPACE, "-o", "json"],
@@ -298,6 +300,11 @@ def kubectl_sync(source_kubeconfig: Path, dr_kubeconfig: Path, cache: Path) -> N
         timeout=600,
     )
     document = json.loads(got.stdout)
+    document["items"] = [  # each namespace's own CA bundle, owned by DR's kube-controller-manager
+        item
+        for item in document["items"]
+        if (item["kind"], item["metadata"]["name"]) != ("ConfigMap", "kube-root-ca.crt")
+    ]
     for item in document["items"]:
         metadata = item["metadata"]
         for key in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
@@ -307,7 +314,16 @@ def kubectl_sync(source_kubeconfig: Path, dr_kubeconfig: Path, cache: Path) -> N
             item["spec"].pop("clusterIP", None)
             item["spec"].pop("clusterIPs", None)
     subprocess.run(
-        [*base, "--kubeconfig", str(dr_kubeconfig), "apply", "--server-side", "--validate=false", "-f", "-"],
+        [
+            *base,
+            "--kubeconfig",
+            str(dr_kubeconfig),
+            "apply",
+            *(["--server-side"] if server_side else []),
+            "--validate=false",
+            "-f",
+            "-",
+        ],
         input=json.dumps(document).encode(),
         capture_output=True,
         check=True,
@@ -494,6 +510,184 @@ def through_flow(count: int, folder: Path) -> dict[str, float]:
     return results
 
 
+# --- what users run: `drsyncer sync` through the CLI, with dr-syncer's local Prefect server -------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class CliRunner:
+    """``drsyncer`` commands as a user types them (no PREFECT_API_URL), on a private local server."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.env = {
+            key: value for key, value in os.environ.items() if key not in ("PREFECT_API_URL", "KUBECONFIG")
+        }
+        self.env.update(
+            DRSYNCER_PREFECT="local",
+            DRSYNCER_DATA_DIR=str(folder / "data"),
+            DRSYNCER_SERVER_PORT=str(self.port),
+            DRSYNCER_SERVER_IDLE_TIMEOUT="900",
+            PREFECT_HOME=str(folder / "client-prefect-home"),
+            DO_NOT_TRACK="1",
+        )
+        self.drsyncer = str(Path(sys.executable).parent / "drsyncer")
+
+    def run(self, *args: str, profile: Path | None = None) -> tuple[float, dict[str, Any]]:
+        """Wall time of ``drsyncer ARGS --output json`` and its JSON document (under cProfile if asked)."""
+        command = [self.drsyncer, *args, "--output", "json"]
+        if profile is not None:
+            code = (
+                "import cProfile, sys; "
+                "cProfile.run('from drsyncer.cli.main import app; app()', sys.argv.pop(1))"
+            )
+            command = [sys.executable, "-c", code, str(profile), *command[1:]]
+        with timed() as elapsed:
+            result = subprocess.run(
+                command, env=self.env, capture_output=True, text=True, timeout=1800, check=False
+            )
+        if result.returncode not in (0, 1) or not result.stdout.strip():
+            raise RuntimeError(f"drsyncer {' '.join(args)} failed: {result.stderr[-3000:]}")
+        return elapsed(), json.loads(result.stdout)
+
+    def api(self, path: str, body: dict[str, Any]) -> Any:
+        """POST to the local server's Prefect API."""
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def last_flow_run_seconds(self) -> float:
+        """Duration of the newest flow run, as the Prefect API records it (start to end)."""
+        runs = self.api("/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
+        return float(runs[0]["total_run_time"])
+
+    def stop(self) -> None:
+        """Stop the private server (`drsyncer server stop`)."""
+        subprocess.run(
+            [self.drsyncer, "server", "stop"], env=self.env, capture_output=True, timeout=120, check=False
+        )
+
+
+def _requests(*clusters: FakeCluster) -> tuple[int, int]:
+    """(writes, all requests) in the clusters' audit logs."""
+    return (
+        sum(len(cluster.audit.mutations()) for cluster in clusters),
+        sum(len(cluster.audit.requests()) for cluster in clusters),
+    )
+
+
+def through_cli(
+    count: int, folder: Path, *, profile_noop: bool
+) -> list[tuple[str, float, float | None, str]]:
+    """What users run, in one process's sandbox: ``drsyncer sync`` / ``plan`` through the CLI, against
+    kubectl's client-side and server-side pipelines on the same source.
+
+    Rows: (step, seconds, flow-run seconds from the Prefect API or None, notes with writes/requests).
+    """
+    rows: list[tuple[str, float, float | None, str]] = []
+    with (
+        FakeCluster("source") as source,
+        FakeCluster("dr") as cold_dr,
+        FakeCluster("dr") as warm_dr,
+        FakeCluster("dr-kubectl") as kubectl_client_dr,
+        FakeCluster("dr-kubectl") as kubectl_server_dr,
+    ):
+        seed(source, count)
+        roll_out_deployments(source)
+        cache = folder / "kubectl-cache"
+        source_kubeconfig = source.write_kubeconfig(folder / "k-source.kubeconfig", "source")
+        for server_side, target in ((False, kubectl_client_dr), (True, kubectl_server_dr)):
+            label = "kubectl --server-side" if server_side else "kubectl client-side"
+            target.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+            target_kubeconfig = target.write_kubeconfig(folder / f"k-{server_side}.kubeconfig", "dr")
+            for step in ("first sync", "no-op re-sync"):
+                target.audit.clear()
+                with timed() as elapsed:
+                    kubectl_sync(source_kubeconfig, target_kubeconfig, cache, server_side=server_side)
+                writes, requests = _requests(target)
+                rows.append((f"{label}: {step}", elapsed(), None, f"writes {writes}, requests {requests}"))
+
+        runner = CliRunner(folder / "cli")
+        (folder / "cold").mkdir()
+        (folder / "warm").mkdir()
+        cold = write_config(folder / "cold", source, cold_dr)
+        warm = write_config(folder / "warm", source, warm_dr)
+        try:
+            for step, config, target in (
+                ("first command, no server running (start-up incl.)", cold, cold_dr),
+                ("second command (no-op re-sync)", cold, cold_dr),
+                ("first sync, server running", warm, warm_dr),
+                ("no-op re-sync, server running", warm, warm_dr),
+                ("1-object change, server running", warm, warm_dr),
+                ("plan (no change), server running", warm, warm_dr),
+            ):
+                if step.startswith("second") or step.startswith("no-op"):
+                    target.settle()  # DR's controllers act on the copies first, as on a real cluster
+                if step.startswith("1-object"):
+                    change_one_object(source)
+                source.audit.clear()
+                target.audit.clear()
+                command = "plan" if step.startswith("plan") else "sync"
+                seconds, document = runner.run(command, str(config), "--mapping", MAPPING)
+                flow_seconds = runner.last_flow_run_seconds() if command == "sync" else None
+                writes, requests = _requests(source, target)
+                phase = document.get("phase") if isinstance(document, dict) else "?"
+                rows.append(
+                    (
+                        f"drsyncer {step}",
+                        seconds,
+                        flow_seconds,
+                        f"{phase}; writes {writes}, requests {requests}",
+                    )
+                )
+            if profile_noop:
+                target = warm_dr
+                target.settle()
+                profile = folder / "noop.prof"
+                runner.run("sync", str(warm), "--mapping", MAPPING, profile=profile)
+                import pstats
+
+                print("\ncProfile of one no-op `drsyncer sync` (server running), top 25 by cumulative time:")
+                pstats.Stats(str(profile), stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+        finally:
+            runner.stop()
+    return rows
+
+
+def print_cli_rows(rows: list[tuple[str, float, float | None, str]]) -> None:
+    """The CLI table, then the issue's targets against the kubectl rows."""
+    print(f"\n{'what users run (1 run each)':<58} {'wall':>8} {'flow run':>9}  notes")
+    for step, seconds, flow_seconds, note in rows:
+        flow = f"{flow_seconds:>8.2f}s" if flow_seconds is not None else f"{'':>9}"
+        print(f"{step:<58} {seconds:>7.2f}s {flow}  {note}")
+    times = {step: seconds for step, seconds, _, _ in rows}
+    kubectl_noop = times["kubectl client-side: no-op re-sync"]
+    kubectl_server_first = times["kubectl --server-side: first sync"]
+    targets = (
+        ("drsyncer 1-object change, server running", kubectl_noop, 0.5, "kubectl no-op"),
+        ("drsyncer no-op re-sync, server running", kubectl_noop, 0.7, "kubectl no-op"),
+        ("drsyncer first sync, server running", kubectl_server_first, 1.0, "kubectl --server-side first"),
+        ("drsyncer plan (no change), server running", kubectl_noop, 0.5, "kubectl no-op"),
+    )
+    for step, baseline, limit, against in targets:
+        ratio = times[step] / baseline
+        verdict = "met" if ratio <= limit else "NOT met"
+        print(f"target {step.removeprefix('drsyncer ')} <= {limit}x {against}: {ratio:.2f}x {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -505,12 +699,24 @@ def main() -> None:
     )
     parser.add_argument("--skip-flow", action="store_true", help="skip the run through the Prefect flow")
     parser.add_argument("--engine-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cli-only", action="store_true", help="only the CLI scenario (what users run) and kubectl"
+    )
+    parser.add_argument("--skip-cli", action="store_true", help="skip the CLI scenario")
+    parser.add_argument(
+        "--profile-noop", action="store_true", help="cProfile one no-op `drsyncer sync` (server running)"
+    )
     args = parser.parse_args()
     if args.engine_child:
         engine_child(args.engine_child)
         return
     with tempfile.TemporaryDirectory(prefix="bench-resource-sync-") as temporary:
         folder = Path(temporary)
+        if not args.skip_cli:
+            (folder / "cli").mkdir()
+            print_cli_rows(through_cli(args.objects, folder / "cli", profile_noop=args.profile_noop))
+            if args.cli_only:
+                return
         rows = compare(args.objects, folder)
         (folder / "latency").mkdir()
         rows += compare(args.objects, folder / "latency", write_latency=args.write_latency)

@@ -23,6 +23,10 @@ ORIGINAL_REPLICAS = "dr-syncer.io/original-replicas"
 SOURCE_NAMESPACE = "dr-syncer.io/source-namespace"
 ORIGINAL_SUSPEND = "dr-syncer.io/original-suspend"
 """Annotation on DR CronJobs: the source's own ``spec.suspend`` ("true"/"false"), for cutover."""
+ORIGINAL_WHEN_SCALED = "dr-syncer.io/original-when-scaled"
+"""Annotation on a StatefulSet a DR operation is stopping: its own
+``persistentVolumeClaimRetentionPolicy.whenScaled`` (``Delete``), set to ``Retain`` while its pods go so
+the scale-down deletes no claim; restored (and the annotation removed) once the side has no pods."""
 PARKED = "dr-syncer.io/parked"
 """Node-selector key (value ``"true"``) that parks a DaemonSet on DR: no node carries it."""
 PARKED_ANNOTATIONS = "dr-syncer.io/parked-annotations"
@@ -35,6 +39,10 @@ TRIGGER_SYNC = "dr-syncer.io/trigger-sync"
 """Deprecated alias of SYNC_NOW."""
 RPO_OBJECTIVE = "dr-syncer.io/rpo-objective"
 """A NamespaceMapping's RPO objective (``30m``, ``2h``): overrides the default of 2x its schedule interval."""
+
+# On DR claims (set by an operator or `drsyncer sync --accept-changes`; read and removed by dr-syncer).
+ACCEPT_CHANGES = "dr-syncer.io/accept-changes"
+"""Annotation on a DR PVC: let its next data sync through the change guard once (then removed)."""
 
 # Our own objects (agents, placeholder pods).
 MANAGED_BY = "dr-syncer.io/managed-by"

@@ -28,6 +28,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.clusters",
     "tests.fixtures.prefect",
     "tests.fixtures.source_writes",
+    "tests.skip_policy",
 ]
 
 _TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox", "browser"}

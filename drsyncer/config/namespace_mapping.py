@@ -131,6 +131,33 @@ class DataSyncConfig(ConfigModel):
     )
 
 
+class ChangeGuardConfig(ConfigModel):
+    """Our addition: hold a PVC's data sync that would delete or rewrite too much of the DR copy."""
+
+    enabled: Bool = Field(
+        default=True,
+        description="Dry-run every data sync into a non-empty DR copy and hold it above the limits.",
+    )
+    max_deleted_percent: float = Field(
+        default=20.0,
+        ge=0,
+        le=100,
+        description="Hold when more than this percentage of the DR copy's files would be deleted.",
+    )
+    max_changed_percent: float = Field(
+        default=50.0,
+        ge=0,
+        le=100,
+        description="Hold when more than this percentage of the DR copy's files would be rewritten "
+        "(files encrypted in place count: their size and mtime change).",
+    )
+    min_files: Int = Field(
+        default=100,
+        ge=0,
+        description="DR copies with fewer files than this are not judged (one file of ten is 10 %).",
+    )
+
+
 class PVCConfig(ConfigModel):
     """How PersistentVolumeClaims (and their data) are copied."""
 
@@ -149,6 +176,10 @@ class PVCConfig(ConfigModel):
     sync_data: Bool = Field(default=False, description="Copy the data inside PVCs with rsync between agents.")
     data_sync_config: DataSyncConfig = Field(
         default_factory=DataSyncConfig, description="How data is copied; used when syncData is true."
+    )
+    change_guard: ChangeGuardConfig = Field(
+        default_factory=ChangeGuardConfig,
+        description="Our addition: the change guard (dry run before each data sync; hold above limits).",
     )
     prune_pvcs: Bool = Field(
         alias="prunePVCs",

@@ -75,6 +75,8 @@ BUILTINS: tuple[ResourceType, ...] = (
     _core("PersistentVolume", "persistentvolumes", namespaced=False, short=("pv",), subresources=_STATUS),
     _core("Node", "nodes", namespaced=False, short=("no",), subresources=_STATUS),
     _core("Event", "events", short=("ev",)),
+    _core("ComponentStatus", "componentstatuses", namespaced=False, short=("cs",), verbs=("get", "list")),
+    _core("Binding", "bindings", verbs=("create",)),
     _core("LimitRange", "limitranges", short=("limits",)),
     _core("ResourceQuota", "resourcequotas", short=("quota",), subresources=_STATUS),
     ResourceType("apps", "v1", "Deployment", "deployments", True, ("deploy",), _SCALE, _ALL, generation=True),

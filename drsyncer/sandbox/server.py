@@ -380,6 +380,8 @@ def route(
         raise NOT_FOUND
     if name and resource.namespaced and namespace is None:
         raise NOT_FOUND
+    if not subresource and _verb(method, name, query) not in resource.verbs:
+        raise errors.method_not_allowed()  # read-only and create-only resources (their discovery verbs)
     api = cluster.api
     options = _options(query, user_agent, subresource) if method != "GET" else WriteOptions()
     if not options.manager and method != "GET":
@@ -433,6 +435,15 @@ def route(
         body = _delete_options(_parse_body(raw, content_type), query)
         return Response(200, api.delete(resource, scoped, name, body, options))
     raise errors.method_not_allowed()
+
+
+def _verb(method: str, name: str, query: dict[str, str]) -> str:
+    """The API verb of a request on a resource (not a subresource), as RBAC and discovery name it."""
+    if method == "GET":
+        return "get" if name else ("watch" if watch.is_watch(query) else "list")
+    if method == "DELETE":
+        return "delete" if name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
 def _scale(

@@ -16,6 +16,7 @@ cached: a retry always runs them again.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
 
 from drsyncer.errors import DrSyncerError
+from tasks.dr.claim_retention import restore_claim_retention, retain_claims
 from tasks.dr.health import ProbeResult, running_pods, wait_ready, wait_stopped
 from tasks.dr.operation_report import StepRecord, now_text
 from tasks.dr.parking import park_side, unpark_side
@@ -47,6 +49,10 @@ def side_of(session: SyncSession, role: str) -> Side:
     return Side(session.destination, mapping.destination_namespace, "dr")
 
 
+def _joined(*details: str) -> str:
+    return "; ".join(detail for detail in details if detail)
+
+
 def _record(step: str, started: str, **fields: Any) -> StepRecord:
     return StepRecord(step=step, started_at=started, finished_at=now_text(), **fields)
 
@@ -62,12 +68,13 @@ def record_counts(session: SyncSession, role: str, step: str) -> StepRecord:
 
 @task(name="dr-stop-side", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)
 def stop_workloads(session: SyncSession, role: str, step: str) -> StepRecord:
-    """Scale the side to 0, suspend its CronJobs and park its DaemonSets."""
+    """Scale the side to 0 (claims kept: ``whenScaled: Retain`` first), suspend CronJobs, park DaemonSets."""
     started = now_text()
+    kept: list[str] = []  # DISABLED
     change = stop_side(side_of(session, role), session.mapping)
     change.changes.update(park_side(side_of(session, role), session.mapping))
     detail = ", ".join(f"{ref}: {what}" for ref, what in change.changes.items() if what != "unchanged")
-    return _record(step, started, objects=change.count, detail=detail or "already at rest")
+    return _record(step, started, objects=change.count, detail=_joined(detail, *kept) or "already at rest")
 
 
 @task(name="dr-start-side", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)
@@ -76,8 +83,11 @@ def start_workloads(session: SyncSession, role: str, counts: dict[str, int], ste
     started = now_text()
     change = start_side(side_of(session, role), session.mapping, counts)
     change.changes.update(unpark_side(side_of(session, role), session.mapping))
+    restored = restore_claim_retention(side_of(session, role), session.mapping)  # a run that stopped early
     detail = ", ".join(f"{ref}: {what}" for ref, what in change.changes.items() if what != "unchanged")
-    return _record(step, started, objects=change.count, detail=detail or "nothing to start")
+    return _record(
+        step, started, objects=change.count, detail=_joined(detail, *restored) or "nothing to start"
+    )
 
 
 def _probe_record(step: str, started: str, result: ProbeResult) -> StepRecord:
@@ -92,11 +102,14 @@ def _probe_record(step: str, started: str, result: ProbeResult) -> StepRecord:
 
 @task(name="dr-wait-stopped", task_run_name="{step}", cache_policy=NO_CACHE)
 def probe_stopped(session: SyncSession, role: str, timeout: float, step: str) -> StepRecord:
-    """Wait (deadline ``timeout``) until no pod of the side's workloads is left. Never cached."""
+    """Wait (deadline ``timeout``) until no pod of the side's workloads is left, then put back the
+    ``whenScaled`` the stop recorded (no pod: no claim can go). Never cached."""
     started = now_text()
-    return _probe_record(
+    record = _probe_record(
         step, started, wait_stopped(side_of(session, role), session.mapping, timeout=timeout)
     )
+    restored = restore_claim_retention(side_of(session, role), session.mapping)
+    return dataclasses.replace(record, detail=_joined(record.detail, *restored))
 
 
 @task(name="dr-wait-ready", task_run_name="{step}", cache_policy=NO_CACHE)

@@ -270,3 +270,26 @@ def test_sync_crds_fails_the_kind_when_the_crd_is_not_established_in_time(sync_w
     ]
     assert [(o.kind, o.status) for o in session.kind_outcomes] == [("Widget", "failed")]
     assert session.resources == [r for r in session.resources if r.kind != "Widget"]
+
+
+def test_a_listed_kind_whose_group_is_down_in_dr_fails_alone_naming_dr(sync_world: SyncWorld) -> None:
+    resources = [("Thing", "things", True, FULL_VERBS)]
+    sync_world.source.aggregated.add("things.example.com", "v1", resources, available=True)
+    sync_world.dr.aggregated.add("things.example.com", "v1", resources, available=False)
+    sync_world.seed(make_configmap("settings", server_fields=False))
+    sync_world.configure(resourceTypes=["configmaps"], namespaceScopedResources=["things.things.example.com"])
+
+    state, report = _run(sync_world)
+
+    assert state.is_failed()
+    assert sync_world.dr_get("v1", "ConfigMap", "settings") is not None
+    (failure,) = [o for o in report["objects"] if o["status"] == "failed"]
+    assert failure["kind"] == "Thing"
+    assert failure["error"].startswith(
+        "cluster 'dr' cannot serve 'things.things.example.com': discovery of API group things.example.com "
+        "failed: 503 after 2 attempts: service unavailable"
+    )
+    assert report["warnings"] == [
+        "cluster 'dr': API group things.example.com/v1 was left out: its discovery failed (503 after 2 "
+        "attempts: service unavailable)"
+    ]

@@ -121,3 +121,18 @@ def test_connection_reset_mid_sync_is_retried(sync_world: SyncWorld) -> None:
     assert fault.hits == 1  # the connection was really cut once
     assert len(report["retries"]) == 1, report["retries"]
     assert sync_world.dr_get("v1", "ConfigMap", "settings") is not None
+
+
+def test_missing_dr_namespace_with_creation_off_fails_the_namespace_and_writes_nothing(
+    sync_world: SyncWorld,
+) -> None:
+    sync_world.seed(make_configmap("settings", server_fields=False))
+    sync_world.configure(namespaceConfig={"createNamespace": False})
+    sync_world.dr.audit.clear()
+
+    report = sync_world.sync()
+
+    assert not report.succeeded
+    assert [(o.kind, o.status) for o in report.objects] == [("Namespace", "failed")]
+    assert "createNamespace" in report.objects[0].error
+    assert sync_world.dr.audit.mutations() == []
