@@ -63,7 +63,8 @@ Exit codes:
       PV without symlinks, a source outside the configured port/networks; any unexpected error
 66    a path does not exist (destination, checksum/df target, or the source volume)
 69    rsync or ssh is not installed where this program was told to find it
-75    temporary: another pull into the same destination is running
+75    temporary: another pull into the same destination is running, or this key already runs its
+      maximum of sessions on this agent (``agent/session_slots.py``)
 77    refused by the empty-source guard (empty source over a non-empty destination)
 124   the pull exceeded ``timeoutSeconds``; rsync was stopped
 ====  =================================================================================
@@ -100,6 +101,7 @@ from agent.request_fields import (
     strict_bool,
     string_list,
 )
+from agent.session_slots import DEFAULT_LOCK_DIR, DEFAULT_MAX_SESSIONS, SessionLimitError, acquire_slot
 from agent.volume_dir import PROC_MOUNTINFO, PinnedDir, VolumeDirError, open_volume_dir
 from tasks.data.change_guard import ChangeCounter
 from tasks.data.rsync_command import (
@@ -122,6 +124,7 @@ EXIT_UNAVAILABLE = 69
 EXIT_BUSY = 75
 EXIT_REFUSED = 77
 EXIT_TIMEOUT = 124
+EXIT_SSH = 255
 MAX_COMMAND_BYTES = 64 * 1024
 MAX_TIMEOUT_SECONDS = 7 * 86400
 MAX_BANDWIDTH_KBPS = 100 * 1024 * 1024
@@ -332,9 +335,10 @@ def _guard_empty_source(
     )
     listing = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     if listing.returncode != 0:
-        _forward_stderr(
+        if _forward_stderr(
             listing.stderr.splitlines(keepends=True), sys.stderr, where=_where(request, transport)
-        )
+        ):
+            raise ControlError(EXIT_SSH, "the empty-source guard could not list the source")
         if "No such file or directory" in listing.stderr or "does not exist" in listing.stderr:
             raise ControlError(EXIT_NOT_FOUND, "the source volume path does not exist on the source agent")
         raise ControlError(listing.returncode, f"listing the source failed (rsync exit {listing.returncode})")
@@ -353,16 +357,25 @@ def _where(request: dict[str, Any], transport: SshTransport) -> str:
     return f"{request['source']['host']}:{transport.port}"
 
 
-def _forward_stderr(lines: list[str] | IO[str], out: IO[str], *, where: str) -> None:
-    """Copy rsync/ssh stderr lines to ``out``, replacing ssh's connection failures with one message."""
+def _forward_stderr(lines: list[str] | IO[str], out: IO[str], *, where: str) -> bool:
+    """Copy rsync/ssh stderr lines to ``out``, replacing ssh's connection failures with one message.
+
+    Returns whether there was such a failure: the caller then exits 255 whatever rsync said (12 for a
+    non-ssh service, 255 for a closed port), so neither the message nor the code tells them apart.
+    """
     failed = False
+    held: list[str] = []  # rsync's closing lines carry its exit code: dropped after a connection failure
     for line in lines:
         if any(marker in line for marker in CONNECTION_ERROR_MARKERS):
             failed = True
             continue
-        if failed and line.startswith("rsync: connection unexpectedly closed"):
+        if line.startswith(("rsync: connection unexpectedly closed", "rsync error:")):
+            held.append(line)
             continue
         out.write(line)
+        out.flush()
+    if not failed:
+        out.writelines(held)
         out.flush()
     if failed:
         out.write(
@@ -370,6 +383,7 @@ def _forward_stderr(lines: list[str] | IO[str], out: IO[str], *, where: str) -> 
             "(refused, unreachable, or not an ssh server)\n"
         )
         out.flush()
+    return failed
 
 
 def _sample_list(destination: PinnedDir, verify: dict[str, Any]) -> str | None:
@@ -522,10 +536,10 @@ def _run_streaming(
     except FileNotFoundError:
         raise ControlError(EXIT_UNAVAILABLE, f"{argv[0]} is not installed") from None
     assert process.stderr is not None
+    stderr_lines = _text_lines(process.stderr)
+    connection_failed: list[bool] = []
     errors = threading.Thread(
-        target=_forward_stderr,
-        args=(_text_lines(process.stderr), sys.stderr),
-        kwargs={"where": where},
+        target=lambda: connection_failed.append(_forward_stderr(stderr_lines, sys.stderr, where=where)),
         daemon=True,
     )
     errors.start()
@@ -550,6 +564,8 @@ def _run_streaming(
     if timed_out.is_set():
         _say(f"pull stopped after {timeout:.0f} s (timeoutSeconds)")
         return EXIT_TIMEOUT
+    if code != 0 and any(connection_failed):
+        return EXIT_SSH
     return code
 
 
@@ -597,6 +613,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ssh", default="/usr/bin/ssh")
     parser.add_argument("--connect-timeout", type=int, default=10)
     parser.add_argument("--mountinfo", default=PROC_MOUNTINFO, help="the mount table volumes must be in")
+    parser.add_argument("--key-id", default="", help="the key's digest: sessions are limited per key")
+    parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS)
+    parser.add_argument("--lock-dir", default=DEFAULT_LOCK_DIR, help="where per-key session slots live")
     parser.add_argument("--source-port", type=int, default=None, help="the only port a pull may connect to")
     parser.add_argument(
         "--source-cidr", action="append", default=[], help="a network a pull's source must be in (repeatable)"
@@ -620,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
     verb, _, argument = command.strip().partition(" ")
     argument = argument.strip()
     try:
+        if config.key_id:
+            try:
+                acquire_slot(config.lock_dir, config.key_id, limit=config.max_sessions)  # held until exit
+            except SessionLimitError as error:
+                raise ControlError(EXIT_BUSY, str(error)) from None
         if verb == "probe" and not argument:
             return probe(config)
         if not argument:

@@ -13,8 +13,11 @@ point on this node (``agent/volume_dir.py``). The request is then handed to ``rr
 ``-L``/``-k``/``-K``, ``--confine-root``) apply inside the volume and nothing else on the node is
 reachable: not the pod's Secrets or projected tokens next to the volume, not other pods, not the host.
 
+A key runs at most ``--max-sessions`` sessions at once (``agent/session_slots.py``).
+
 Exit codes: 65 the request is refused (one line on stderr says why), 66 the volume does not exist on
-this node, 69 rrsync is not installed; otherwise rrsync's/rsync's own exit code.
+this node, 69 rrsync is not installed, 75 this key already runs its maximum of sessions; otherwise
+rrsync's/rsync's own exit code.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.session_slots import DEFAULT_LOCK_DIR, DEFAULT_MAX_SESSIONS, SessionLimitError, acquire_slot
 from agent.volume_dir import PROC_MOUNTINFO, VolumeDirError, open_volume_dir
 
 EXIT_INVALID = 65
 EXIT_NOT_FOUND = 66
 EXIT_UNAVAILABLE = 69
+EXIT_BUSY = 75
 MAX_COMMAND_BYTES = 16 * 1024
 SENDER_PREFIX = ("rsync", "--server", "--sender")
 
@@ -91,6 +96,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pods-dir", required=True, help="kubelet pods directory")
     parser.add_argument("--mountinfo", default=PROC_MOUNTINFO, help="the mount table to check mounts in")
     parser.add_argument("--rrsync", default="/usr/bin/rrsync")
+    parser.add_argument("--key-id", default="", help="the key's digest: sessions are limited per key")
+    parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS)
+    parser.add_argument("--lock-dir", default=DEFAULT_LOCK_DIR, help="where per-key session slots live")
     return parser.parse_args(argv)
 
 
@@ -98,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     """Gate ``SSH_ORIGINAL_COMMAND`` and exec rrsync; return an exit code only when refusing."""
     config = _arguments(sys.argv[1:] if argv is None else argv)
     try:
+        if config.key_id:
+            acquire_slot(config.lock_dir, config.key_id, limit=config.max_sessions)  # held until we exit
         rrsync_argv = gate(
             os.environ.get("SSH_ORIGINAL_COMMAND", ""),
             pods_dir=config.pods_dir,
@@ -108,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     except GateError as error:
         sys.stderr.write(f"dr-syncer-source-gate: {error}\n")
         return error.code
+    except SessionLimitError as error:
+        sys.stderr.write(f"dr-syncer-source-gate: {error}\n")
+        return EXIT_BUSY
     except FileNotFoundError:
         sys.stderr.write(f"dr-syncer-source-gate: {config.rrsync} is not installed\n")
         return EXIT_UNAVAILABLE

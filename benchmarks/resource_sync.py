@@ -1,8 +1,19 @@
 """Resource sync between two sandbox clusters: dr-syncer's engine against a kubectl baseline.
 
-Run: ``.venv/bin/python benchmarks/resource_sync.py [--objects 1000] [--large 5000] [--skip-flow]``.
+Run: ``.venv/bin/python benchmarks/resource_sync.py [--objects 1000] [--large 5000] [--skip-flow]
+[--cli-only | --skip-cli] [--profile-noop]``.
 
-Scenarios (design §10, issue 4 "Performance"), each on fresh sandbox clusters:
+Scenario 0 (issue 13), **what users run**, first: ``drsyncer sync`` / ``plan`` as subprocesses without
+``PREFECT_API_URL`` (so on dr-syncer's local Prefect server, in a private data directory and port), in the
+same run and on the same seeded source as kubectl's **client-side** and **server-side** pipelines (first
+sync and no-op each, into their own DR clusters): the first command with no server running (start-up
+included) and a second one; then with the server running a first sync, a no-op re-sync, a 1-object
+change and ``plan``; a no-op run of the deployment served by ``drsyncer serve`` and triggered with
+``--via-deployment``. Each row has the wall time, the flow run's own duration from the Prefect API, and the
+writes and requests the step sent; then the issue's targets against kubectl. ``--profile-noop`` adds a
+cProfile of one no-op ``drsyncer sync`` (top 25 by cumulative time).
+
+Engine scenarios (design §10, issue 4 "Performance"), each on fresh sandbox clusters:
 
 1. **1,000 mixed objects** (ConfigMaps, Secrets, ServiceAccounts, Roles, Deployments, StatefulSets,
    Services, Ingresses, CronJobs, PDBs) synced by the plain engine (``open_session → plan_session →
@@ -276,11 +287,12 @@ def timed() -> Iterator[Callable[[], float]]:
 
 
 def list_requests_per_kind(*clusters: FakeCluster) -> dict[str, int]:
-    """GETs of collections (``?limit=``) per resource, summed over ``clusters``."""
+    """List operations (first pages: ``?limit=`` without ``continue``) per resource, summed over
+    ``clusters``; Secrets and ConfigMaps are read in smaller pages, which are still one list."""
     counts: Counter[str] = Counter()
     for cluster in clusters:
         for entry in cluster.audit.requests(method="GET"):
-            if "limit" in entry.query:
+            if "limit" in entry.query and "continue" not in entry.query:
                 counts[entry.path.rstrip("/").rsplit("/", 1)[-1]] += 1
     return dict(sorted(counts.items()))
 
@@ -653,6 +665,7 @@ def through_cli(
                         f"{phase}; writes {writes}, requests {requests}",
                     )
                 )
+            rows.append(served_run(runner, warm, warm_dr))
             if profile_noop:
                 target = warm_dr
                 target.settle()
@@ -665,6 +678,33 @@ def through_cli(
         finally:
             runner.stop()
     return rows
+
+
+def served_run(runner: CliRunner, config: Path, target: FakeCluster) -> tuple[str, float, float | None, str]:
+    """A no-op run of the mapping's deployment served by ``drsyncer serve`` (on the same local server),
+    triggered by ``drsyncer sync --via-deployment``; the flow-run time is the Prefect API's."""
+    serve = subprocess.Popen(
+        [runner.drsyncer, "serve", str(config)],
+        env=runner.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not runner.api("/deployments/filter", {}):
+            if time.monotonic() > deadline or serve.poll() is not None:
+                raise RuntimeError("drsyncer serve did not register the deployment")
+            time.sleep(0.5)
+        target.settle()
+        target.audit.clear()
+        seconds, document = runner.run("sync", str(config), "--mapping", MAPPING, "--via-deployment")
+        run = runner.api("/flow_runs/filter", {"flow_runs": {"id": {"any_": [document["flowRunId"]]}}})[0]
+        writes, requests = _requests(target)
+        note = f"{document['state']}; writes {writes}, requests {requests} (wall includes the runner's poll)"
+        return ("drsyncer served deployment run (no-op)", seconds, float(run["total_run_time"]), note)
+    finally:
+        serve.terminate()
+        serve.wait(timeout=120)
 
 
 def print_cli_rows(rows: list[tuple[str, float, float | None, str]]) -> None:

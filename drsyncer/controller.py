@@ -175,7 +175,7 @@ def result_status(
 
 
 def warnings_condition(report: SyncReport) -> dict[str, Any]:
-    """Condition ``Warnings``: ``True`` with the warnings (unavailable API groups, deprecations) or ``False``."""
+    """Condition ``Warnings``: ``True`` with the warnings (API groups left out, deprecations), else False."""
     if not report.warnings:
         return {"type": "Warnings", "status": "False", "reason": "NoWarnings", "message": "No warnings"}
     return {

@@ -221,6 +221,14 @@ def known_hosts_line(public_line: str, *, host: str, port: int) -> str:
     return f"[{host}]:{port} {key_type} {blob}"
 
 
+@dataclass(frozen=True)
+class ControlLimits:
+    """Where a DR agent's ``pull`` for one mapping may connect: the source port and networks (empty: any)."""
+
+    source_port: int | None = None
+    source_cidrs: tuple[str, ...] = ()
+
+
 def authorized_keys(
     *,
     pull_keys: Sequence[KeySet] = (),
@@ -232,15 +240,18 @@ def authorized_keys(
     mountinfo: str | None = None,
     from_cidrs: Sequence[str] = (),
     control_limits: Mapping[str, ControlLimits] | None = None,
+    session_dir: str | None = None,
 ) -> str:
     """An agent's authorized_keys: pull keys it serves as source, control keys (by mapping) it obeys as DR.
 
     ``from_cidrs`` (the cluster's ``pvcSync.ssh.allowedSourceCIDRs``) restricts every key to clients in
-    those networks; ``control_limits`` (per mapping) bind the sources a ``pull`` may reach.
+    those networks; ``control_limits`` (per mapping) bind the sources a ``pull`` may reach. Every command
+    ends with ``--key-id <digest of its key>``: the forced commands limit sessions per key
+    (``agent/session_slots.py``, slot files below ``session_dir``, default ``/run/dr-syncer/sessions``).
     """
     gate = pull_command(pods_dir=pods_dir, program=source_gate, mountinfo=mountinfo)
     lines = [
-        forced_command_line(public, gate, from_cidrs=from_cidrs)
+        forced_command_line(public, [*gate, *_session_args(public, session_dir)], from_cidrs=from_cidrs)
         for key_set in pull_keys
         for public in key_set.accepted_public
     ]
@@ -256,17 +267,21 @@ def authorized_keys(
             source_cidrs=limits.source_cidrs,
         )
         lines += [
-            forced_command_line(public, command, from_cidrs=from_cidrs) for public in key_set.accepted_public
+            forced_command_line(
+                public, [*command, *_session_args(public, session_dir)], from_cidrs=from_cidrs
+            )
+            for public in key_set.accepted_public
         ]
     return "".join(f"{line}\n" for line in lines)
 
 
-@dataclass(frozen=True)
-class ControlLimits:
-    """Where a DR agent's ``pull`` for one mapping may connect: the source port and networks (empty: any)."""
+def key_id(public_line: str) -> str:
+    """A key's id for per-key session limits: the hex sha256 of its public key blob (32 digits)."""
+    return hashlib.sha256(base64.b64decode(_key_fields(public_line)[1])).hexdigest()[:32]
 
-    source_port: int | None = None
-    source_cidrs: tuple[str, ...] = ()
+
+def _session_args(public_line: str, session_dir: str | None) -> list[str]:
+    return ["--key-id", key_id(public_line), *(["--lock-dir", session_dir] if session_dir else [])]
 
 
 # --- Secrets ---------------------------------------------------------------------------------------------

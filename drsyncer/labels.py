@@ -44,6 +44,14 @@ RPO_OBJECTIVE = "dr-syncer.io/rpo-objective"
 ACCEPT_CHANGES = "dr-syncer.io/accept-changes"
 """Annotation on a DR PVC: let its next data sync through the change guard once (then removed)."""
 
+# On the VolumeSnapshots dr-syncer takes of DR claims (restore points).
+RESTORE_POINT_MAPPING = "dr-syncer.io/restore-point-mapping"
+"""Label: the NamespaceMapping (metadata.name) whose data sync took the restore point."""
+RESTORE_POINT_CLAIM = "dr-syncer.io/restore-point-claim"
+"""Label: the DR claim the restore point is a snapshot of."""
+RESTORE_POINT_TIME = "dr-syncer.io/restore-point-time"
+"""Label: when it was taken, ``20261203T164500Z`` (UTC); sorts as time."""
+
 # Our own objects (agents, placeholder pods).
 MANAGED_BY = "dr-syncer.io/managed-by"
 MANAGED_BY_VALUE = "dr-syncer"

@@ -37,6 +37,7 @@ import signal
 import socket
 import sqlite3
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -409,3 +410,62 @@ def use_local_server(settings: Settings, *, announce: Callable[[str], None]) -> 
     state = ensure_server(settings, announce=announce)
     os.environ["PREFECT_API_URL"] = state.api_url
     return state
+
+
+def exit_if_server_stops(settings: Settings, *, announce: Callable[[str], None]) -> None:
+    """If this process uses the local server, exit it with one clear line as soon as the server dies.
+
+    For commands that run a flow in their own process (``drsyncer sync``). Without this, a command
+    whose server was killed mid-run retries every Prefect API call with backoff (about a minute each)
+    and then drains its queued events one connection timeout at a time: minutes of silence before the
+    same failure. Not for commands with children to clean up (``serve``, ``demo``).
+    """
+    state = read_state(ServerFiles(settings.data_dir))
+    if state is None or os.environ.get("PREFECT_API_URL") != state.api_url:
+        return
+    watch_server(state, on_lost=lambda: _give_up(state, announce=announce))
+
+
+def watch_server(state: ServerState, *, on_lost: Callable[[], None], interval: float = 1.0) -> None:
+    """Call ``on_lost`` (from a daemon thread) as soon as the server's process is gone."""
+
+    def watch() -> None:
+        while is_our_process(state.pid):
+            time.sleep(interval)
+        on_lost()
+
+    threading.Thread(target=watch, name="local-prefect-server-watch", daemon=True).start()
+
+
+def _give_up(state: ServerState, *, announce: Callable[[str], None]) -> None:
+    announce(
+        f"error: {LOST_API}: dr-syncer's local Prefect server (pid {state.pid}, {state.ui_url}) stopped "
+        "during the command, so Prefect cannot record this run (objects already applied stay applied); "
+        "run the command again: it starts a new server, and the history is kept"
+    )
+    exit_without_draining(1)
+
+
+LOST_API = "lost the Prefect API"
+"""How a run that lost its Prefect server mid-way is reported (the start of the error message)."""
+
+
+def lost_api_message(error: BaseException) -> str:
+    """One line for a run whose Prefect server stopped answering (e.g. it was killed mid-run)."""
+    url = os.environ.get("PREFECT_API_URL", "(unset)")
+    return (
+        f"{LOST_API} at {url} during the run ({error}): Prefect did not record how it ended; objects "
+        "already applied stay applied. Run the command again (it restarts dr-syncer's local Prefect "
+        "server when that was the one)."
+    )
+
+
+def exit_without_draining(code: int) -> None:
+    """Exit now, skipping Prefect's at-exit drain of run events.
+
+    With the server gone every queued event waits for a connection timeout (about 7 s each, minutes in
+    all) before it is dropped; they cannot be delivered anyway.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

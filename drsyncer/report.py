@@ -9,9 +9,10 @@ JSON contract (``drsyncer sync --output json``; documented in the README)::
     {"mapping", "source": {"cluster", "namespace"}, "destination": {"cluster", "namespace"},
      "phase": "Completed" | "Failed", "counts": {"created", "updated", "unchanged", "pruned",
      "skipped", "failed"}, "objects": [{"kind", "name", "action", "status", "error"}],
-     "pvcs": [{"name", "status", "bytesTransferred", "filesTransferred", "durationSeconds",
-     "throughputBytesPerSecond", "verification", "error"}], "durationSeconds", "startedAt",
-     "finishedAt", "error", "warnings": ["..."], "retries": ["..."]}
+     "pvcs": [{"name", "status" (synced | failed | held), "bytesTransferred", "filesTransferred",
+     "durationSeconds", "throughputBytesPerSecond", "verification", "error", "changeGuard"?,
+     "restorePoint"?}],
+     "durationSeconds", "startedAt", "finishedAt", "error", "warnings": ["..."], "retries": ["..."]}
 
 ``warnings`` are what went wrong without failing the sync: an API group whose discovery failed (an
 aggregated API that is down), the API server's ``Warning`` headers (deprecated versions, ...). A sync with
@@ -74,6 +75,10 @@ class PvcOutcome:
     verification: str = "none"
     error: str = ""
     attempts: int = 1
+    change_guard: dict[str, Any] | None = None
+    """The change guard's dry-run summary (``tasks/data/change_guard.py``) when it ran."""
+    restore_point: str = ""
+    """The VolumeSnapshot taken of the DR claim before this sync changed it (``restore_points.py``)."""
 
     @property
     def throughput(self) -> float:
@@ -93,6 +98,8 @@ class PvcOutcome:
             "verification": self.verification,
             "attempts": self.attempts,
             "error": self.error or None,
+            **({"changeGuard": self.change_guard} if self.change_guard is not None else {}),
+            **({"restorePoint": self.restore_point} if self.restore_point else {}),
         }
 
 
@@ -162,8 +169,8 @@ class SyncReport:
 
     @property
     def failed_pvcs(self) -> list[PvcOutcome]:
-        """PVCs whose data sync failed."""
-        return [outcome for outcome in self.pvcs if outcome.status == "failed"]
+        """PVCs whose data sync failed or was held by the change guard."""
+        return [outcome for outcome in self.pvcs if outcome.status in ("failed", "held")]
 
     @property
     def succeeded(self) -> bool:

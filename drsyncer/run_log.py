@@ -100,10 +100,10 @@ def pvc_start_line(claim: str, *, source: str, destination: str, verification: s
 
 def pvc_end_line(outcome: PvcOutcome) -> LogLine:
     """A PVC's last line: bytes, files, throughput, verification and attempts, or the failure."""
-    if outcome.status == "failed":
+    if outcome.status in ("failed", "held"):
         return LogLine(
             logging.WARNING,
-            f"PVC {outcome.name} failed after {outcome.attempts} attempt(s) in "
+            f"PVC {outcome.name} {outcome.status} after {outcome.attempts} attempt(s) in "
             f"{outcome.duration_seconds:.1f} s: {outcome.error}",
         )
     attempts = "1 attempt" if outcome.attempts == 1 else f"{outcome.attempts} attempts"

@@ -1,7 +1,8 @@
 """DR operations as Prefect flows: ``stage``, ``cutover`` and ``failback`` of one mapping (design §7).
 
 - **stage** — sync the objects (and, with ``migrate_pvc_data``, the PVC data) and check every DR workload
-  is at rest: 0 replicas (or its scale-override), CronJobs suspended, DaemonSets parked.
+  is at rest: 0 replicas (or its scale-override), CronJobs suspended, DaemonSets parked. It refuses a
+  DR StatefulSet that runs with ``whenScaled: Delete`` (putting it at rest would delete its claims).
 - **cutover** — refuse a stale DR copy (unless forced) → approval (unless ``yes``) → record the source's
   replica counts → stop the source → wait until its pods are gone → final delta data copy → sync the
   objects → (guard: source still stopped) → start DR at the recorded counts → wait until DR is ready.
@@ -48,6 +49,7 @@ from tasks.dr.dr_tasks import (
     RefusedError,
     StepFailedError,
     check_staleness,
+    guard_claims,
     guard_stopped,
     pause_syncs,
     probe_ready,
@@ -409,7 +411,13 @@ def stage(
 ) -> State:
     """Stage the DR copy: objects (and data with ``migrate_pvc_data``), every DR workload at rest."""
     op = _start("stage", mapping, config, controller)
-    return _guarded(op, lambda op: _stage_steps(op, data=migrate_pvc_data))
+
+    def body(op: Operation) -> None:
+        op.current = "guard-dr-claims"  # a refusal, before anything changes; not a step when it passes
+        guard_claims(op.session, step="guard-dr-claims")
+        _stage_steps(op, data=migrate_pvc_data)
+
+    return _guarded(op, body)
 
 
 @flow(

@@ -29,8 +29,10 @@ from drsyncer.errors import DataSyncError, DrSyncerError
 from drsyncer.report import PvcOutcome
 from drsyncer.run_log import pvc_end_line, pvc_start_line
 from tasks.concurrency_limits import holding, limit_name
+from tasks.data.change_check import ChangesHeldError, consume_acceptance, guard_claim
 from tasks.data.endpoints import PlaceholderSettings, volume_endpoint
 from tasks.data.progress_log import ProgressLog
+from tasks.data.restore_points import restore_point_before_transfer
 from tasks.data.retry import RetryPolicy
 from tasks.data.rsync_command import RsyncOptions
 from tasks.data.transfer import AgentEndpoint, ControlCredentials, TransferSpec, transfer_pvc
@@ -176,6 +178,15 @@ def sync_claim(
                 allow_empty_source=bool(config.allow_empty_source),
                 timeout_seconds=int(config.timeout.seconds) if config.timeout else 86400,
             )
+            guard = guard_claim(
+                session, claim, spec, credentials, retry_policy=_retry_policy(mapping), log=log
+            )
+            if guard is not None:
+                outcome.change_guard = guard.summary.to_json()
+            point = restore_point_before_transfer(
+                session, claim, spec, credentials, summary=guard.summary if guard else None, log=log
+            )
+            outcome.restore_point = point.name if point is not None else ""
             result = transfer_pvc(
                 spec,
                 credentials,
@@ -185,6 +196,8 @@ def sync_claim(
                 verification_seed=f"{mapping.key}/{claim}",
                 on_line=on_line,
             )
+            if guard is not None and guard.accepted:
+                consume_acceptance(session.destination, mapping.destination_namespace, claim)
         outcome.status = "synced"
         outcome.bytes_transferred = result.bytes_transferred
         outcome.files_transferred = result.files_transferred
@@ -192,6 +205,10 @@ def sync_claim(
         outcome.attempts = result.attempts
         if result.verification is not None:
             outcome.verification = f"{mode.value}: {result.verification.files_checked} files checked, passed"
+    except ChangesHeldError as error:
+        outcome.status = "held"
+        outcome.error = str(error)
+        outcome.change_guard = error.summary.to_json()
     except DrSyncerError as error:
         outcome.error = str(error)
         outcome.attempts = getattr(error, "attempts", 1)

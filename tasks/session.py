@@ -2,7 +2,10 @@
 
 :func:`open_session` is the first thing every sync, plan and DR operation does. It fails early and
 clearly — before anything is written — when a cluster cannot be reached, the source namespace does not
-exist, or a cluster does not serve a requested kind.
+exist, or a cluster does not serve a requested built-in kind. Kinds that cannot be synced for a reason
+of their own (their API group is down, DR lacks their CRD, no common version) become one report line
+each in :attr:`SyncSession.kind_outcomes` and the others go on; :func:`prepare_kinds` copies CRDs first
+when ``syncCRDs`` is set.
 """
 
 from __future__ import annotations

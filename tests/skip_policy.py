@@ -23,12 +23,18 @@ def required_tiers(value: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
 
 
-def tier_of(path: Path) -> str | None:
-    """The tier folder of a test file under ``tests/`` (``None`` outside it)."""
-    try:
-        return path.resolve().relative_to(TESTS_ROOT.resolve()).parts[0]
-    except (ValueError, IndexError):
-        return None
+def tier_of(path: str) -> str | None:
+    """The tier folder of a test file: ``path`` as in a node id (``tests/<tier>/...``, relative to the
+    repository) or absolute; ``None`` outside ``tests/``."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            parts = candidate.resolve().relative_to(TESTS_ROOT.resolve()).parts
+        except ValueError:
+            return None
+        return parts[0] if parts else None
+    parts = candidate.parts
+    return parts[1] if len(parts) > 1 and parts[0] == TESTS_ROOT.name else None
 
 
 _skipped: list[str] = []
@@ -39,7 +45,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not report.skipped or getattr(report, "wasxfail", None) is not None:
         return
     tiers = required_tiers(os.environ.get(REQUIRED_TIERS_VARIABLE))
-    if tier_of(Path(str(report.fspath))) in tiers:
+    if tier_of(report.nodeid.split("::", 1)[0]) in tiers:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         _skipped.append(f"{report.nodeid}: {reason}")
 

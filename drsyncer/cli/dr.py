@@ -80,7 +80,8 @@ def _dry_run(operation: str, key: str, *, data: bool, yes: bool, force: bool, co
 def _run(flow_call: Any, output: OutputFormat) -> None:
     from drsyncer.quiet_prefect import prefect_logs_to_stderr
 
-    apply_prefect_defaults()
+    with user_errors():
+        apply_prefect_defaults()
     with prefect_logs_to_stderr():
         state = flow_call()
     document = state.result(raise_on_failure=False) if state is not None else None
@@ -219,8 +220,8 @@ def resume(
     """Answer a cutover or failback waiting for approval (approve, or --reject)."""
     from flows.dr_operations import answer_approval
 
-    apply_prefect_defaults()
     with user_errors():
+        apply_prefect_defaults()
         try:
             answer_approval(run_id, approve=not reject, approver=approver, comment=comment)
         except ValueError as error:

@@ -6,9 +6,10 @@ Its ``--output json`` is the sync report's contract with ``phase: Planned``, cou
 do (``created`` = would be created, ...) and each object's ``reason`` and ``diff``.
 
 ``sync`` runs the namespace-sync flow for each selected mapping, in this process, against the Prefect API
-(``PREFECT_API_URL``, or Prefect's local ephemeral server when it is unset). Exit code 0 when everything
-synced, 1 when any object or PVC failed, 2 for bad input. With ``--output json`` stdout holds exactly one
-JSON document (one report object for one mapping, a list for several) and logs go to stderr.
+(``PREFECT_API_URL``; when it is unset, dr-syncer's local Prefect server, see
+:mod:`drsyncer.local_server`). Exit code 0 when everything synced, 1 when any object or PVC failed, 2 for
+bad input. With ``--output json`` stdout holds exactly one JSON document (one report object for one
+mapping, a list for several) and logs go to stderr.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from drsyncer.cli.config_paths import config_paths
 from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr, stdout, user_errors
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import UsageError
+from drsyncer.local_server import LOST_API, exit_if_server_stops, exit_without_draining
 from drsyncer.prefect_env import apply_prefect_defaults
 from drsyncer.report import SyncReport
+from drsyncer.settings import load_settings
 
 CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
 MAPPING_OPTION = typer.Option(
@@ -181,6 +184,15 @@ VIA_DEPLOYMENT_OPTION = typer.Option(
 )
 
 
+ACCEPT_CHANGES_OPTION = typer.Option(
+    None,
+    "--accept-changes",
+    metavar="CLAIM",
+    help="Let this claim's next data sync through the change guard once (a PVC reported 'held'): sets "
+    "dr-syncer.io/accept-changes on the DR claim. Repeatable; needs exactly one --mapping.",
+)
+
+
 def sync(
     config: list[Path] | None = CONFIG_ARGUMENT,
     mapping: list[str] | None = MAPPING_OPTION,
@@ -189,12 +201,15 @@ def sync(
     context: str | None = CONTEXT_OPTION,
     via_deployment: bool = VIA_DEPLOYMENT_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
+    accept: list[str] | None = ACCEPT_CHANGES_OPTION,
 ) -> None:
     """Run the sync flow now for one mapping (--mapping) or every mapping of CONFIG."""
     with user_errors():
         controller = _controller(from_cluster, kubeconfig, context)
         names = _selected(config, mapping, controller)
         paths = [] if controller is not None else config_paths(config)
+        if accept:
+            _accept_changes(paths, names, accept, controller=controller)
         if via_deployment:
             if controller is not None:
                 raise UsageError(
@@ -202,7 +217,8 @@ def sync(
                 )
             _sync_via_deployments(paths, names, output)
             return
-    apply_prefect_defaults()
+        apply_prefect_defaults()
+    exit_if_server_stops(load_settings(), announce=lambda line: stderr.print(line, highlight=False))
     documents = []
     for name in names:
         if output == OutputFormat.json or not stderr.is_terminal:
@@ -215,18 +231,41 @@ def sync(
     else:
         for document in documents:
             _print_report(document)
+    if any(LOST_API in str(document.get("error", "")) for document in documents):
+        exit_without_draining(1)
     if any(document.get("phase") != "Completed" for document in documents):
         raise typer.Exit(1)
 
 
+def _accept_changes(
+    paths: list[Path], names: list[str], claims: list[str], *, controller: dict[str, Any] | None
+) -> None:
+    if controller is not None:
+        raise UsageError(
+            "--accept-changes works with CONFIG paths",
+            fix="annotate the DR claim: kubectl annotate pvc CLAIM dr-syncer.io/accept-changes=true",
+        )
+    import datetime
+
+    from drsyncer.cli.accept_changes import accept_changes
+
+    accept_changes(paths, names, claims, now=datetime.datetime.now(datetime.UTC))
+
+
 def _sync_one(config: list[Path], name: str, controller: dict[str, Any] | None) -> dict[str, Any]:
+    import httpx
+
+    from drsyncer.local_server import lost_api_message
     from drsyncer.quiet_prefect import prefect_logs_to_stderr
     from flows.namespace_sync import namespace_sync
 
-    with prefect_logs_to_stderr():
-        state = namespace_sync(
-            mapping=name, config=[str(p) for p in config], controller=controller, return_state=True
-        )
+    try:
+        with prefect_logs_to_stderr():
+            state = namespace_sync(
+                mapping=name, config=[str(p) for p in config], controller=controller, return_state=True
+            )
+    except httpx.TransportError as error:  # the Prefect server went away mid-run
+        return {"mapping": name, "phase": "Failed", "error": lost_api_message(error)}
     result = state.result(raise_on_failure=False)
     if isinstance(result, dict):
         return result
@@ -273,13 +312,13 @@ def _sync_via_deployments(paths: list[Path], names: list[str], output: OutputFor
     from deployments.builder import deployment_name
     from drsyncer.config.loader import load_config
 
+    apply_prefect_defaults()  # points PREFECT_API_URL at the local server unless DRSYNCER_PREFECT=ephemeral
     if not os.environ.get("PREFECT_API_URL"):
         raise UsageError(
-            "--via-deployment needs a Prefect server",
+            "--via-deployment needs a Prefect server that outlives the command",
             fix="set PREFECT_API_URL to the server where `drsyncer serve` or `drsyncer deploy` registered "
-            "the deployments",
+            "the deployments, or unset DRSYNCER_PREFECT=ephemeral to use the local server",
         )
-    apply_prefect_defaults()
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictFloat, model_validator
 
 from drsyncer.config.base import (
     Bool,
@@ -138,13 +138,13 @@ class ChangeGuardConfig(ConfigModel):
         default=True,
         description="Dry-run every data sync into a non-empty DR copy and hold it above the limits.",
     )
-    max_deleted_percent: float = Field(
+    max_deleted_percent: StrictFloat = Field(
         default=20.0,
         ge=0,
         le=100,
         description="Hold when more than this percentage of the DR copy's files would be deleted.",
     )
-    max_changed_percent: float = Field(
+    max_changed_percent: StrictFloat = Field(
         default=50.0,
         ge=0,
         le=100,
@@ -155,6 +155,25 @@ class ChangeGuardConfig(ConfigModel):
         default=100,
         ge=0,
         description="DR copies with fewer files than this are not judged (one file of ten is 10 %).",
+    )
+
+
+class RestorePointsConfig(ConfigModel):
+    """Our addition: a CSI VolumeSnapshot of the DR claim before each data sync that would change it."""
+
+    volume_snapshot_class_name: Str | None = Field(
+        default=None,
+        description="VolumeSnapshotClass in the DR cluster; unset = no restore points (validate warns).",
+    )
+    keep: Int = Field(default=7, ge=1, description="Restore points kept per claim; older ones are deleted.")
+    keep_within: DurationField | None = Field(
+        default=None,
+        description="Delete restore points older than this (e.g. 168h); the newest one is always kept.",
+    )
+    ready_timeout: DurationField = Field(
+        default="10m",
+        validate_default=True,
+        description="How long to wait for a snapshot's readyToUse before failing that PVC (DR copy kept).",
     )
 
 
@@ -176,6 +195,10 @@ class PVCConfig(ConfigModel):
     sync_data: Bool = Field(default=False, description="Copy the data inside PVCs with rsync between agents.")
     data_sync_config: DataSyncConfig = Field(
         default_factory=DataSyncConfig, description="How data is copied; used when syncData is true."
+    )
+    restore_points: RestorePointsConfig = Field(
+        default_factory=RestorePointsConfig,
+        description="Our addition: restore points (VolumeSnapshots of DR claims) before data syncs.",
     )
     change_guard: ChangeGuardConfig = Field(
         default_factory=ChangeGuardConfig,

@@ -52,7 +52,7 @@ def settings_table() -> str:
     """The DRSYNCER_* settings as a markdown table."""
     lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
-        default = "—" if info.default is None else f"`{info.default}`"
+        default = "—" if info.default in (None, PydanticUndefined) else f"`{info.default}`"
         lines.append(f"| `DRSYNCER_{name.upper()}` | {default} | {info.description} |")
     return "\n".join(lines)
 
@@ -94,7 +94,14 @@ def _type_name(annotation: Any) -> str:
         return " \\| ".join(str(member.value) for member in annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
-    names = {str: "string", int: "integer", bool: "boolean", Path: "path", Duration: "duration"}
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        Path: "path",
+        Duration: "duration",
+    }
     return names.get(annotation, "any") if isinstance(annotation, type) else "any"
 
 

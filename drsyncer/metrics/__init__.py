@@ -13,9 +13,10 @@ The data flows one way::
   PVC, counters, duration histograms); pure.
 - :mod:`~drsyncer.metrics.history` — reads finished runs and their records from the Prefect API.
 - :mod:`~drsyncer.metrics.collector` — turns the states into Prometheus metric families at scrape time.
-- :mod:`~drsyncer.metrics.agents` — ``drsyncer_agent_up`` from control-key probes of the DR agents.
 - :mod:`~drsyncer.metrics.exporter` — the refresh loop and the HTTP endpoint (``drsyncer exporter``,
-  ``drsyncer serve --metrics-port``).
+  ``drsyncer serve --metrics-port``); ``drsyncer_agent_up`` comes from a probe it is given
+  (:mod:`tasks.data.agent_health`, wired by the CLI: this package imports no task).
+- :mod:`~drsyncer.metrics.rpo_report` — RPO per stage against the objective (``drsyncer status``).
 
 Because everything is read back from the Prefect API, the metrics are the same whichever process ran the
 sync (``serve``, a worker, ``drsyncer sync``).

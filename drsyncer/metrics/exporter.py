@@ -95,8 +95,11 @@ class Exporter:
             return False
         with self._lock:
             for key, finished in runs.items():
+                state = self._states[key]
                 for run in finished:
-                    observe(self._states[key], run)
+                    observe(state, run)
+                # A run that left the read window is never read again: remember only the window's runs.
+                state.seen &= {run.run_id for run in finished}
             self._deployments.update(deployments)
             self.up = True
             self.last_refresh = self._clock()
@@ -161,10 +164,15 @@ class Exporter:
             return self._deployments.get(mapping_key)
 
     def collect(self) -> Iterable[Metric]:
-        """The Prometheus collector protocol: every family, from the last snapshot."""
-        views = self.views()
+        """The Prometheus collector protocol: every family, from the last snapshot.
+
+        Mapping series appear with the first successful read of Prefect, holding what the history says
+        (so a restart never shows old failures as an ``increase``); until then only ``drsyncer_info``,
+        ``drsyncer_exporter_up 0`` and the agents are served.
+        """
         with self._lock:
             up, last_refresh, agents = self.up, self.last_refresh, list(self._agents)
+        views = self.views() if last_refresh is not None else []
         return families(
             views, now=self._clock(), up=up, last_refresh=last_refresh, agents=agents, version=__version__
         )
@@ -196,12 +204,14 @@ class MetricsServer:
     port: int
     httpd: Any
     stop_event: threading.Event
+    refresher: threading.Thread
 
-    def stop(self) -> None:
-        """Stop refreshing and serving."""
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Stop serving and refreshing (waits up to ``timeout`` s for a refresh in progress to end)."""
         self.stop_event.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.refresher.join(timeout)
 
 
 def start_metrics_server(
@@ -228,7 +238,10 @@ def start_metrics_server(
             fix=f"stop the process that holds it or choose another port with {option} PORT",
         ) from error
     stop = threading.Event()
-    threading.Thread(
+    refresher = threading.Thread(
         target=exporter.run, args=(stop,), kwargs={"interval": interval}, name="drsyncer-metrics", daemon=True
-    ).start()
-    return MetricsServer(exporter=exporter, port=int(httpd.server_port), httpd=httpd, stop_event=stop)
+    )
+    refresher.start()
+    return MetricsServer(
+        exporter=exporter, port=int(httpd.server_port), httpd=httpd, stop_event=stop, refresher=refresher
+    )

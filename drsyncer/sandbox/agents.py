@@ -318,7 +318,6 @@ class AgentSet:
             agents={},
             work_dir=work_dir,
             mappings={m.keys.cluster_mapping: m for m in mappings},
-            secure_dir=Path(tempfile.mkdtemp(prefix="dr-syncer-agents-", dir=SECURE_PARENT)),
         )
         try:
             for node in nodes:
@@ -350,7 +349,8 @@ class AgentSet:
         as_source = [m for m in self.mappings.values() if m.source_cluster == node.cluster]
         as_dr = [m for m in self.mappings.values() if m.dr_cluster == node.cluster]
         _write_private(config / "ssh_host_ed25519_key", host_key.private_openssh)
-        assert self.secure_dir is not None
+        if self.secure_dir is None:
+            self.secure_dir = Path(tempfile.mkdtemp(prefix="dr-syncer-agents-", dir=SECURE_PARENT))
         authorized = _write_private(
             self.secure_dir / node.name / "authorized_keys",
             authorized_keys(
@@ -361,6 +361,7 @@ class AgentSet:
                 control_program=with_logged_rsync(control_program_argv(), config),
                 keys_dir=str(config),
                 mountinfo=str(mountinfo_path(node.root_dir)),
+                session_dir=str(self.secure_dir / node.name / "sessions"),
                 control_limits={
                     m.keys.cluster_mapping: _control_limits(m.source_cluster, nodes, ports) for m in as_dr
                 },

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from drsyncer.objects import KubeObject
+from drsyncer.sandbox import conversion
 from drsyncer.sandbox import status as errors
 from drsyncer.sandbox.allocation import Allocator
 from drsyncer.sandbox.defaulting import INITIAL_STATUS, apply_defaults
@@ -130,7 +131,9 @@ class Api:
         return self.present(resource, obj)
 
     def present(self, resource: ResourceType, obj: KubeObject) -> KubeObject:
-        """``obj`` as served in ``resource``'s version."""
+        """``obj`` as served in ``resource``'s version (converted if needed: ``conversion.py``)."""
+        if conversion.converts(resource):
+            return conversion.from_storage(obj, resource)
         if obj.get("apiVersion") == resource.api_version:
             return obj
         return {**obj, "apiVersion": resource.api_version}
@@ -162,6 +165,7 @@ class Api:
         if resource.custom:
             items = [self.present(resource, o) for o in items]
         else:
+            items = [self.present(resource, o) for o in items] if conversion.converts(resource) else items
             items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
         return {
             "kind": f"{resource.kind}List",

@@ -33,6 +33,7 @@ from drsyncer.sandbox.rbac import Rbac
 from drsyncer.sandbox.real_controllers import RealControllers
 from drsyncer.sandbox.resources import Registry
 from drsyncer.sandbox.server import SandboxHTTPServer
+from drsyncer.sandbox.snapshots import Snapshots
 from drsyncer.sandbox.store import Store
 from drsyncer.sandbox.versions import KubernetesVersions
 
@@ -91,6 +92,10 @@ class FakeCluster:
         self.identity, self.admission = self.controllers.identity, self.controllers.admission
         self.jobs, self.cronjobs = self.controllers.jobs, self.controllers.cronjobs
         self.keda = self.controllers.keda
+        self.snapshots = Snapshots(  # README.md, "Real controllers" (optional: CSI snapshots)
+            self.api, volume_dir=self.kubelet.volume_dir, snapshot_root=self.nodes[0].root_dir / "snapshots"
+        )
+        self.kubelet.controllers.append(self.snapshots.reconcile)
         self._background = background
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -178,6 +183,7 @@ class FakeCluster:
         self.versions.reset()
         self.lifecycle.establish_delay = 0.0
         self.controllers.reset()
+        self.snapshots.reset()
 
     def compact(self) -> int:
         """Forget watch history: watches and continue tokens from older versions get 410 Expired."""

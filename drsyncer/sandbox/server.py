@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from drsyncer.objects import KubeObject
-from drsyncer.sandbox import discovery, printing, watch
+from drsyncer.sandbox import conversion, discovery, printing, watch
 from drsyncer.sandbox import status as errors
 from drsyncer.sandbox.aggregated import ProxyRefusal
 from drsyncer.sandbox.api import APPLY_PATCH, WriteOptions, manager_from_user_agent, yaml_or_json
@@ -390,6 +390,16 @@ def route(
         else:
             options.manager = manager_from_user_agent(user_agent)
     scoped = namespace or ""
+    collection_post = method == "POST" and not name and (namespace is not None or not resource.namespaced)
+    if (
+        conversion.converts(resource)
+        and (collection_post or (method in ("PUT", "PATCH") and name))
+        and not subresource
+    ):
+        code, written = conversion.converted_write(
+            api, resource, scoped, name, method=method, raw=raw, content_type=content_type, options=options
+        )
+        return Response(code, written)
     if not name:
         if method == "GET":
             if watch.is_watch(query):

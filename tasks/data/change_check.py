@@ -32,6 +32,7 @@ from drsyncer.kube.client import KubeClient, object_path
 from tasks.data.change_guard import ChangeGuardLimits, ChangeSummary, held_reason
 from tasks.data.retry import RetryPolicy, call_with_retry
 from tasks.data.transfer import AgentClient, ControlCredentials, TransferSpec, classify_exit
+from tasks.session import SyncSession
 
 
 class ChangesHeldError(DataSafetyError):
@@ -122,7 +123,7 @@ def check_changes(
         return ChangeDecision(summary=summary, accepted=True, over_limits=reason)
     raise ChangesHeldError(
         f"held by the change guard, DR copy left untouched: {reason}",
-        fix=f"if the change is intended, release it once with `{release_hint}`; if the source is "
+        fix=f"if the change is intended, release it once: {release_hint}; if the source is "
         "corrupted or encrypted, do not release it: see docs/disaster-day.md, 'When the source is corrupted'",
         summary=summary,
     )
@@ -131,4 +132,37 @@ def check_changes(
 def _claim_path(namespace: str, claim: str) -> str:
     return object_path(
         group="", version="v1", plural="persistentvolumeclaims", namespace=namespace, name=claim
+    )
+
+
+def guard_claim(
+    session: SyncSession,
+    claim: str,
+    spec: TransferSpec,
+    credentials: ControlCredentials,
+    *,
+    retry_policy: RetryPolicy | None = None,
+    log: Callable[[str], object] = print,
+) -> ChangeDecision | None:
+    """The guard for one claim of ``session``'s mapping; None when ``changeGuard.enabled`` is false."""
+    mapping = session.mapping
+    config = mapping.spec.pvc_config.change_guard
+    if not config.enabled:
+        return None
+    namespace = mapping.destination_namespace
+    accepted = accept_changes_value(session.destination, namespace, claim) is not None
+    return check_changes(
+        spec,
+        credentials,
+        limits=ChangeGuardLimits(
+            max_deleted_percent=config.max_deleted_percent,
+            max_changed_percent=config.max_changed_percent,
+            min_files=config.min_files,
+        ),
+        accepted=accepted,
+        claim=claim,
+        release_hint=f"`drsyncer sync CONFIG --mapping {mapping.name} --accept-changes {claim}`, or "
+        f"`kubectl -n {namespace} annotate pvc {claim} {labels.ACCEPT_CHANGES}=true` on the DR cluster",
+        retry_policy=retry_policy,
+        log=log,
     )

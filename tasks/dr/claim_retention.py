@@ -20,6 +20,10 @@ StatefulSets (only those the mapping syncs):
   user's policy is back in force from the moment nothing can trigger it — and the next sync copies the
   source's own policy, never our temporary ``Retain``, to DR.
 
+A stage is different: it puts DR at rest with one sync write per StatefulSet (0 replicas and the
+source's policy together), so no patch can come between. :func:`claims_a_stage_would_delete` finds the
+DR StatefulSets that run (after a cutover) with ``whenScaled: Delete``, and the stage refuses them.
+
 Patches are JSON merge patches with field manager ``dr-syncer-operations``.
 """
 
@@ -30,7 +34,14 @@ from typing import Any
 from drsyncer import labels
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.objects import KubeObject, object_name
-from tasks.dr.workloads import OPERATIONS_MANAGER, STATEFULSET, Side, list_workloads, workload_ref
+from tasks.dr.workloads import (
+    OPERATIONS_MANAGER,
+    STATEFULSET,
+    Side,
+    list_workloads,
+    replicas_of,
+    workload_ref,
+)
 
 DELETE = "Delete"
 RETAIN = "Retain"
@@ -84,10 +95,36 @@ def restore_patch(obj: KubeObject) -> dict[str, Any] | None:
     return patch
 
 
+def claims_a_stage_would_delete(
+    dr_workloads: list[KubeObject], source_workloads: list[KubeObject], *, scale_to_zero: bool
+) -> dict[str, str]:
+    """DR StatefulSets whose claims a stage (a sync) would delete: ``Kind/name`` → why.
+
+    A stage puts DR at rest in one write per StatefulSet: 0 replicas *and* the source's retention policy.
+    A StatefulSet that runs in DR (after a cutover) and has ``whenScaled: Delete`` on either side would
+    lose the claims of its pods. Not at risk: scale-override copies (the sync keeps them running), mappings
+    without ``scaleToZero`` (the sync keeps the source's count), copies already at 0.
+    """
+    if not scale_to_zero:
+        return {}
+    source_policy = {object_name(obj): when_scaled(obj) for obj in source_workloads}
+    at_risk: dict[str, str] = {}
+    for obj in dr_workloads:
+        running = replicas_of(obj)
+        if obj.get("kind") != STATEFULSET.kind or running == 0:
+            continue
+        if labels.SCALE_OVERRIDE in ((obj.get("metadata") or {}).get("labels") or {}):
+            continue
+        if DELETE in (when_scaled(obj), source_policy.get(object_name(obj))):
+            at_risk[workload_ref(obj)] = f"{running} replicas running, whenScaled Delete"
+    return at_risk
+
+
 # --- effects ------------------------------------------------------------------------------------
 
 
-def _statefulsets(side: Side, mapping: EffectiveMapping) -> list[KubeObject]:
+def statefulsets(side: Side, mapping: EffectiveMapping) -> list[KubeObject]:
+    """The side's StatefulSets that ``mapping`` syncs."""
     return [obj for obj in list_workloads(side, mapping) if obj.get("kind") == STATEFULSET.kind]
 
 
@@ -103,7 +140,7 @@ def retain_claims(side: Side, mapping: EffectiveMapping) -> list[str]:
     record).
     """
     changed: list[str] = []
-    for obj in _statefulsets(side, mapping):
+    for obj in statefulsets(side, mapping):
         patch = retain_patch(obj)
         if patch is not None:
             _patch(side, obj, patch)
@@ -118,7 +155,7 @@ def restore_claim_retention(side: Side, mapping: EffectiveMapping) -> list[str]:
     Returns one line per StatefulSet changed.
     """
     changed: list[str] = []
-    for obj in _statefulsets(side, mapping):
+    for obj in statefulsets(side, mapping):
         patch = restore_patch(obj)
         if patch is not None:
             _patch(side, obj, patch)

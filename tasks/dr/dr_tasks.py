@@ -24,7 +24,12 @@ from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, RUN_ID, TASK_SOURCE
 
 from drsyncer.errors import DrSyncerError
-from tasks.dr.claim_retention import restore_claim_retention, retain_claims
+from tasks.dr.claim_retention import (
+    claims_a_stage_would_delete,
+    restore_claim_retention,
+    retain_claims,
+    statefulsets,
+)
 from tasks.dr.health import ProbeResult, running_pods, wait_ready, wait_stopped
 from tasks.dr.operation_report import StepRecord, now_text
 from tasks.dr.parking import park_side, unpark_side
@@ -70,7 +75,7 @@ def record_counts(session: SyncSession, role: str, step: str) -> StepRecord:
 def stop_workloads(session: SyncSession, role: str, step: str) -> StepRecord:
     """Scale the side to 0 (claims kept: ``whenScaled: Retain`` first), suspend CronJobs, park DaemonSets."""
     started = now_text()
-    kept: list[str] = []  # DISABLED
+    kept = retain_claims(side_of(session, role), session.mapping)  # before any scale-down
     change = stop_side(side_of(session, role), session.mapping)
     change.changes.update(park_side(side_of(session, role), session.mapping))
     detail = ", ".join(f"{ref}: {what}" for ref, what in change.changes.items() if what != "unchanged")
@@ -135,6 +140,26 @@ def guard_stopped(session: SyncSession, role: str, step: str) -> StepRecord:
 
 class RefusedError(DrSyncerError):
     """A safety check refused the operation; nothing was changed."""
+
+
+@task(name="dr-guard-claims", task_run_name="{step}", cache_policy=NO_CACHE)
+def guard_claims(session: SyncSession, step: str) -> StepRecord:
+    """Refuse to stage over DR StatefulSets whose claims the stage would delete (claim_retention.py)."""
+    started = now_text()
+    at_risk = claims_a_stage_would_delete(
+        statefulsets(side_of(session, "dr"), session.mapping),
+        statefulsets(side_of(session, "source"), session.mapping),
+        scale_to_zero=session.mapping.scale_to_zero,
+    )
+    if at_risk:
+        detail = ", ".join(f"{ref}: {why}" for ref, why in at_risk.items())
+        raise RefusedError(
+            f"staging would scale DR StatefulSets to 0 whose claims go with their pods ({detail}); "
+            "the data written in DR would be deleted",
+            fix="run `drsyncer failback` to copy DR's data back first; if DR's data is not needed, "
+            "scale those StatefulSets to 0 in DR yourself and stage again",
+        )
+    return _record(step, started, detail="no running DR StatefulSet would lose its claims")
 
 
 @task(name="dr-check-staleness", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)

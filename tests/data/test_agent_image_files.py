@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 from pathlib import Path
@@ -113,3 +114,30 @@ def test_entrypoint_listens_on_the_node_address_only(tmp_path: Path) -> None:
         0,
         255,
     )  # sshd -t may refuse an address this host lacks; the config is rendered
+
+
+def test_the_image_copies_every_module_the_forced_commands_import() -> None:
+    copied: list[str] = []
+    in_copy = False
+    for line in (AGENT / "Dockerfile").read_text().splitlines():
+        in_copy = line.startswith("COPY ") or (in_copy and line.startswith(" "))
+        if in_copy:
+            copied += line.removeprefix("COPY ").rstrip("\\").split()
+    needed: set[str] = set()
+    frontier = ["agent/control.py", "agent/source_gate.py"]
+    while frontier:
+        module = frontier.pop()
+        if module in needed:
+            continue
+        needed.add(module)
+        tree = ast.parse((AGENT.parent / module).read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith(("agent.", "tasks."))
+            ):
+                frontier.append(node.module.replace(".", "/") + ".py")
+
+    missing = sorted(module for module in needed if module not in copied)
+    assert missing == []

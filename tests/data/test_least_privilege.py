@@ -6,17 +6,20 @@ key) and checks both the refusal and that nothing was read, written or deleted o
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -643,60 +646,120 @@ def test_an_authenticated_connection_without_a_session_is_closed(data_sandbox: D
 # --- from=: keys bound to client networks (pvcSync.ssh.allowedSourceCIDRs) ---------------------------
 
 
-def test_a_key_bound_to_other_networks_is_refused_by_sshd(data_sandbox: DataSandbox) -> None:
-    mapping = data_sandbox.agents.mappings[MAPPING]
-    node = AgentNode("prod-from", "prod", data_sandbox.agents["prod-1"].node.root_dir)
-    secure = Path(tempfile.mkdtemp(prefix="dr-syncer-from-", dir="/run"))
+@contextlib.contextmanager
+def _own_source_agent(
+    sandbox: DataSandbox, authorize: Callable[[Path], object]
+) -> Iterator[tuple[Path, list[str]]]:
+    """A source agent of its own (real sshd, prod-1's pods dir, StrictModes yes) whose authorized_keys
+    ``authorize(path)`` writes (and may rewrite); yields that path and ssh argv with the pull key."""
+    node = AgentNode("prod-own", "prod", sandbox.agents["prod-1"].node.root_dir)
+    secure = Path(tempfile.mkdtemp(prefix="dr-syncer-own-", dir="/run"))
     agent = LocalAgent(node=node, port=free_port(), config_dir=secure)
-    (secure / "host_key").write_text(data_sandbox.host_keys["prod"].private_openssh)
-    (secure / "host_key").chmod(0o600)
-
-    def authorize(cidrs: list[str]) -> None:
-        (secure / "authorized_keys").write_text(
-            authorized_keys(
-                pull_keys=[mapping.keys.pull],
-                pods_dir=str(node.pods_dir),
-                source_gate=source_gate_argv(),
-                mountinfo=str(mountinfo_path(node.root_dir)),
-                from_cidrs=cidrs,
+    try:
+        (secure / "host_key").write_text(sandbox.host_keys["prod"].private_openssh)
+        (secure / "host_key").chmod(0o600)
+        authorize(secure / "authorized_keys")
+        (secure / "sshd_config").write_text(
+            render_sshd_config(
+                port=agent.port,
+                host_key=str(secure / "host_key"),
+                authorized_keys_file=str(secure / "authorized_keys"),
+                pid_file=str(secure / "sshd.pid"),
             )
         )
-
-    authorize(["10.255.0.0/16"])
-    (secure / "sshd_config").write_text(
-        render_sshd_config(
-            port=agent.port,
-            host_key=str(secure / "host_key"),
-            authorized_keys_file=str(secure / "authorized_keys"),
-            pid_file=str(secure / "sshd.pid"),
+        known_hosts = secure / "known_hosts"
+        known_hosts.write_text(
+            known_hosts_line(sandbox.host_keys["prod"].public_openssh, host="127.0.0.1", port=agent.port)
+            + "\n"
         )
-    )
-    pod = pod_on_node(data_sandbox, "prod-1")
-    known_hosts = secure / "known_hosts"
-    known_hosts.write_text(
-        known_hosts_line(data_sandbox.host_keys["prod"].public_openssh, host="127.0.0.1", port=agent.port)
-        + "\n"
-    )
-    dr_config = data_sandbox.agents["dr-1"].config_dir
-    ssh = " ".join(
-        ssh_argv(
+        dr_config = sandbox.agents["dr-1"].config_dir
+        ssh = ssh_argv(
             SshTransport(
                 port=agent.port,
                 identity_file=str(dr_config / pull_key_file(MAPPING)),
                 known_hosts_file=str(known_hosts),
             )
         )
-    )
-    agent.start()
-    try:
-        refused = run(["rsync", "--list-only", "-e", ssh, f"root@127.0.0.1:{pod.volume}/"])
-        authorize(["127.0.0.0/8"])
-        allowed = run(["rsync", "--list-only", "-e", ssh, f"root@127.0.0.1:{pod.volume}/"])
+        agent.start()
+        yield secure / "authorized_keys", ssh
     finally:
         agent.stop()
         shutil.rmtree(secure, ignore_errors=True)
+
+
+def _pull_key_lines(
+    sandbox: DataSandbox, *, cidrs: Sequence[str] = (), gate_extra: Sequence[str] = ()
+) -> str:  # type: ignore[assignment]
+    node = sandbox.agents["prod-1"].node
+    return authorized_keys(
+        pull_keys=[sandbox.agents.mappings[MAPPING].keys.pull],
+        pods_dir=str(node.pods_dir),
+        source_gate=[*source_gate_argv(), *gate_extra],
+        mountinfo=str(mountinfo_path(node.root_dir)),
+        from_cidrs=cidrs,
+        session_dir=str(node.root_dir / "sessions-own"),
+    )
+
+
+def test_a_key_bound_to_other_networks_is_refused_by_sshd(data_sandbox: DataSandbox) -> None:
+    pod = pod_on_node(data_sandbox, "prod-1")
+
+    with _own_source_agent(
+        data_sandbox, lambda path: path.write_text(_pull_key_lines(data_sandbox, cidrs=["10.255.0.0/16"]))
+    ) as (authorized, ssh):
+        refused = run(["rsync", "--list-only", "-e", " ".join(ssh), f"root@127.0.0.1:{pod.volume}/"])
+        authorized.write_text(_pull_key_lines(data_sandbox, cidrs=["127.0.0.0/8"]))
+        allowed = run(["rsync", "--list-only", "-e", " ".join(ssh), f"root@127.0.0.1:{pod.volume}/"])
 
     assert refused.returncode != 0
     assert "Permission denied (publickey)" in refused.stderr
     assert allowed.returncode == 0, allowed.stderr
     assert "data.txt" in allowed.stdout
+
+
+def test_a_key_runs_a_bounded_number_of_sessions(data_sandbox: DataSandbox) -> None:
+    pod = pod_on_node(data_sandbox, "prod-1")
+    command = f"rsync --server --sender -logDtpre.iLsfxCIvu . {pod.volume}/"
+    slots = data_sandbox.agents["prod-1"].node.root_dir / "sessions-own"
+    held: list[subprocess.Popen[bytes]] = []
+
+    def slots_held() -> int:
+        count = 0
+        for slot in slots.rglob("slot-*"):
+            with slot.open("rb") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    count += 1
+        return count
+
+    with _own_source_agent(
+        data_sandbox,
+        lambda path: path.write_text(_pull_key_lines(data_sandbox, gate_extra=["--max-sessions", "2"])),
+    ) as (_, ssh):
+        try:
+            for _ in range(2):  # two sessions that never finish the rsync handshake: they hold their slots
+                held.append(
+                    subprocess.Popen(
+                        [*ssh, "root@127.0.0.1", command],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            deadline = time.monotonic() + 20
+            while slots_held() < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            third = run([*ssh, "root@127.0.0.1", command], timeout=30)
+        finally:
+            for process in held:
+                process.kill()
+                process.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while slots_held() > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = run(["rsync", "--list-only", "-e", " ".join(ssh), f"root@127.0.0.1:{pod.volume}/"])
+
+    assert third.returncode == 75
+    assert "already runs 2 sessions" in third.stderr
+    assert after.returncode == 0, after.stderr

@@ -158,6 +158,14 @@ def test_when_scaled_delete_claims_survive_cutover_and_failback_with_their_data(
 
     dr_claim = _claim_uid(dr, namespace)
     _write(dr, namespace, {"state.txt": b"v3 written in DR\n"})
+    refused = stage(mapping=MAPPING, config=config, return_state=True).result(raise_on_failure=False)
+    assert isinstance(refused, dict), refused
+
+    assert refused["phase"] == "Refused", refused  # staging a live DR would scale it to 0 with Delete
+    assert "StatefulSet/db: 1 replicas running, whenScaled Delete" in refused["error"]
+    assert _ready(dr, namespace)
+    assert _claim_uid(dr, namespace) == dr_claim
+
     document = _completed(failback(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS))
 
     assert _claim_uid(dr, namespace) == dr_claim, "the DR claim went with its pod"
@@ -167,3 +175,53 @@ def test_when_scaled_delete_claims_survive_cutover_and_failback_with_their_data(
     assert _ready(source, namespace)
     assert _policy(source, namespace) == ("Delete", None)
     assert _policy(dr, namespace) == ("Delete", None)
+
+
+def _hold_pod(cluster: FakeCluster, namespace: str, *, held: bool) -> None:
+    """Put (or take off) a finalizer on ``db-0``: a pod that does not go when the side stops."""
+    pod = cluster.get("v1", "Pod", "db-0", namespace)
+    assert pod is not None, "pod db-0 is gone"
+    pod["metadata"]["finalizers"] = ["example.com/hold"] if held else []
+    pods = cluster.registry.by_kind("v1", "Pod")
+    assert pods is not None
+    cluster.api.update_internal(pods, pod, manager="test")
+
+
+def test_a_cutover_that_stops_early_leaves_retain_and_the_rollback_restores_delete(
+    data_clusters: DataClusters, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.dr_operations import cutover, failback, stage
+
+    monkeypatch.setenv("DRSYNCER_KEY_DIR", str(data_clusters.agents.work_dir / "controller"))
+    source = data_clusters.source
+    namespace = unique_namespace("retain")
+    source.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    source.create(_statefulset(namespace))
+    poll(lambda: _ready(source, namespace), timeout=15)
+    config = _config(data_clusters, namespace, tmp_path / "config.yaml")
+    _write(source, namespace, {"state.txt": b"v1\n"})
+    _completed(stage(mapping=MAPPING, config=config, migrate_pvc_data=True, return_state=True))
+    source_claim = _claim_uid(source, namespace)
+    _hold_pod(source, namespace, held=True)
+
+    state = cutover(mapping=MAPPING, config=config, yes=True, return_state=True, stop_timeout_seconds=3)
+    document = state.result(raise_on_failure=False)
+    assert isinstance(document, dict), document
+
+    assert document["phase"] == "Failed", document
+    assert document["steps"][-1]["step"] == "wait-source-stopped"
+    assert _policy(source, namespace) == ("Retain", "Delete")  # the safe state, with the record
+    _hold_pod(source, namespace, held=False)
+    poll(lambda: source.get("v1", "Pod", "db-0", namespace) is None, timeout=10)
+    assert _claim_uid(source, namespace) == source_claim
+
+    rollback = failback(
+        mapping=MAPPING, config=config, yes=True, copy_back=False, return_state=True, **TIMEOUTS
+    )
+    document = _completed(rollback)
+
+    assert "StatefulSet/db: whenScaled Delete restored" in _step_detail(document, "start-source")
+    assert _policy(source, namespace) == ("Delete", None)
+    assert _ready(source, namespace)
+    assert _claim_uid(source, namespace) == source_claim
+    assert _files(source, namespace) == {"state.txt": b"v1\n"}

@@ -74,8 +74,9 @@ def world(
         destination_namespace=namespace,
     )
     sync_world.create_namespace()
-    source_cluster.set_background(True)
-    dr_cluster.set_background(True)
+    for cluster in (source_cluster, dr_cluster):  # pods stay Terminating: the stop probes really wait
+        cluster.api.termination.seconds_per_grace_second = GRACE_SCALE  # reset() turns it off again
+        cluster.set_background(True)
     sync_world.seed(
         _own_selector(make_deployment("web", replicas=3, server_fields=False)),
         _own_selector(make_statefulset("db", replicas=2, server_fields=False)),
@@ -429,7 +430,6 @@ def test_cutover_stops_when_a_source_pod_never_goes(world: SyncWorld) -> None:
     from flows.dr_operations import cutover
 
     _stage(world)
-    world.source.api.termination.seconds_per_grace_second = GRACE_SCALE  # the cluster reset turns it off
     held = next(
         p for p in _pods(world.source, world.namespace) if p["metadata"]["labels"].get("app") == "web"
     )

@@ -171,7 +171,7 @@ def test_a_sync_without_prefect_api_url_runs_on_the_local_server_and_its_run_is_
     world: SyncWorld,  # noqa: F811  (the fixture imported above)
 ) -> None:
     pid = local_server.state()["pid"]
-    world.seed(make_configmap("settings", server_fields=False))
+    world.seed(*(make_configmap(f"settings-{index}", server_fields=False) for index in range(12)))
     world.configure()
 
     result = local_server.run("sync", str(world.config_path), "--mapping", MAPPING, "--output", "json")
@@ -183,26 +183,61 @@ def test_a_sync_without_prefect_api_url_runs_on_the_local_server_and_its_run_is_
     runs = local_server.api("/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
     mappings = [str(run["parameters"].get("mapping", "")).rpartition("/")[2] for run in runs]
     assert mappings.count(MAPPING) == 1, mappings
+    run_id = runs[mappings.index(MAPPING)]["id"]
+    in_run = {"flow_runs": {"id": {"any_": [run_id]}}}
+    task_names = [task["name"] for task in local_server.api("/task_runs/filter", in_run)]
+    assert sum("configmap" in name.lower() for name in task_names) <= 2, (
+        f"one task per stage and kind, never per object: {sorted(task_names)}"
+    )
+    artifact_keys = [
+        artifact["key"]
+        for artifact in local_server.api(
+            "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}}
+        )
+    ]
+    assert artifact_keys, "the run's report is published"
+    assert len(artifact_keys) == len(set(artifact_keys)), f"each artifact built once: {artifact_keys}"
 
 
-def test_a_crashed_server_is_detected_and_replaced_with_its_history(local_server: LocalServer) -> None:
+def test_a_server_killed_mid_run_fails_the_run_clearly_and_the_next_command_replaces_it(
+    local_server: LocalServer,
+    world: SyncWorld,  # noqa: F811  (the fixture imported above)
+) -> None:
+    world.seed(*(make_configmap(f"slow-{index}", server_fields=False) for index in range(20)))
+    world.configure()
+    world.dr.faults.add(method="PATCH", latency=1.0, times=None)  # a 20 s sync: time to crash mid-run
     crashed = local_server.state()["pid"]
-    runs_before = local_server.api("/flow_runs/filter", {})
-    os.kill(crashed, signal.SIGKILL)
-    poll(lambda: crashed not in local_server.server_pids(), timeout=30)
+    sync = subprocess.Popen(
+        [DRSYNCER, "sync", str(world.config_path), "--mapping", MAPPING, "--output", "json"],
+        env=local_server.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    running = {"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}
+    poll(lambda: bool(local_server.api("/flow_runs/filter", running)), timeout=120, interval=0.5)
+    runs_before = [run["id"] for run in local_server.api("/flow_runs/filter", {})]
 
+    os.kill(crashed, signal.SIGKILL)
+    stdout, stderr = sync.communicate(timeout=180)
+
+    assert sync.returncode == 1, stderr[-3000:]
+    report = json.loads(stdout)
+    assert report["phase"] == "Failed"
+    assert report["error"].startswith("lost the Prefect API at http://127.0.0.1:")
+    assert "Run the command again" in report["error"]
+    assert crashed not in local_server.server_pids()
     status = local_server.run("server", "status")
     assert status.returncode == 3
     assert "not running" in status.stdout
+
     started = local_server.run("server", "start")
 
     assert started.returncode == 0, started.stderr
     replacement = local_server.state()["pid"]
     assert replacement != crashed
     assert local_server.server_pids() == [replacement]
-    assert [run["id"] for run in local_server.api("/flow_runs/filter", {})] == [
-        run["id"] for run in runs_before
-    ]
+    assert sorted(run["id"] for run in local_server.api("/flow_runs/filter", {})) == sorted(runs_before)
 
 
 def test_a_server_without_requests_stops_by_itself_after_its_idle_timeout(local_server: LocalServer) -> None:

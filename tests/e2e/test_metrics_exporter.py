@@ -16,19 +16,24 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from drsyncer import __version__
 from drsyncer.demo import DemoClusters, start_clusters
 from drsyncer.metrics.collector import METRIC_NAMES
+from drsyncer.sandbox import FakeCluster
 from drsyncer.sandbox.agents import cluster_port
 from drsyncer.sandbox.config_files import remote_cluster_yaml
 from flows.namespace_sync import namespace_sync
+from tests.e2e import test_controller_mode as controller_mode
 
 DRSYNCER = str(Path(sys.executable).parent / "drsyncer")
+controller_world = controller_mode.controller_world  # the controller-mode tests' fixture: CRs and Secrets
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -478,3 +483,77 @@ def test_status_shows_rpo_per_stage_and_exits_1_when_a_mapping_breaks_its_object
     assert f"{world.namespace}-ok" in table.stdout
     assert "RPO objects" in table.stdout
     assert "1h 0m" in table.stdout  # the objective
+
+
+def test_before_a_first_read_of_prefect_no_mapping_series_are_served(tmp_path: Path) -> None:
+    from prefect.client.orchestration import SyncPrefectClient
+
+    from drsyncer.config import SourcedDocument, load_documents
+    from drsyncer.metrics.exporter import Exporter, MappingTarget, start_metrics_server
+    from tests.unit.config.factories import namespace_mapping, two_clusters
+
+    config = load_documents([SourcedDocument(body) for body in [*two_clusters(), namespace_mapping("web")]])
+    dead = f"http://127.0.0.1:{free_port()}/api"
+    exporter = Exporter(
+        [MappingTarget(config.mapping("web"))], client_factory=lambda: SyncPrefectClient(dead)
+    )
+
+    assert not exporter.refresh()
+
+    server = start_metrics_server(exporter, port=0, address="127.0.0.1", interval=60)
+    try:
+        samples = scrape(server.port)
+    finally:
+        server.stop()
+    assert value(samples, "drsyncer_exporter_up") == 0
+    assert value(samples, "drsyncer_info", version=__version__) == 1
+    assert not [name for name, labels in samples if dict(labels).get("mapping")]
+
+
+def test_controller_mode_exporter_reads_mappings_from_the_crs(
+    controller_world: dict[str, Any],
+    controller_cluster: FakeCluster,
+    controller_kubeconfig: Path,
+    prefect_api_env: dict[str, str],
+) -> None:
+    name = f"exp-{uuid.uuid4().hex[:8]}"
+    controller_mode._mapping(controller_cluster, name, controller_world["namespace"], schedule="*/10 * * * *")
+    synced = controller_mode._sync(prefect_api_env, controller_kubeconfig, f"dr-syncer/{name}")
+    assert synced.returncode == 0, synced.stderr[-2000:]
+    started = json.loads(synced.stdout)["startedAt"]
+
+    port = free_port()
+    command = [DRSYNCER, "exporter", "--from-cluster", "--kubeconfig", str(controller_kubeconfig)]
+    command += [
+        "--context",
+        "controller",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+        "--refresh-seconds",
+        "1",
+    ]
+    process = subprocess.Popen(
+        command,
+        env=prefect_api_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        samples = _scraped(
+            port,
+            lambda s: value(s, "drsyncer_sync_duration_seconds_count", mapping=name, stage="objects") == 1,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    success = value(
+        samples, "drsyncer_last_success_timestamp_seconds", mapping=name, source="prod", destination="dr",
+        stage="objects",
+    )  # fmt: skip
+    assert success is not None
+    # The run started (Prefect's start) no later than the report's own start stamp (second resolution).
+    assert success <= datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() + 1
+    assert value(samples, "drsyncer_rpo_objective_seconds", mapping=name) == 1200
+    assert value(samples, "drsyncer_mapping_paused", mapping=name) == 0

@@ -42,6 +42,7 @@ import pytest
 from drsyncer.keys import generate_host_key, generate_mapping_keys
 from drsyncer.sandbox import agents as sandbox_agents
 from drsyncer.sandbox.agents import SSHD, AgentNode, AgentSet, AgentStartError, LocalAgent, SandboxMapping
+from drsyncer.sandbox.mount_table import record_mount
 from tests.data.trees import snapshot
 
 MAPPING = "src-to-dr"
@@ -110,6 +111,7 @@ class Partition:
         relative = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-{uuid.uuid4().hex[:6]}/mount"
         path = self.agents[node].node.pods_dir / relative
         path.mkdir(parents=True)
+        record_mount(self.agents[node].node.root_dir, path)  # agents serve and write mount points only
         return path, relative
 
     def pull(self, source: str, destination: str, **options: object) -> subprocess.Popen[str]:

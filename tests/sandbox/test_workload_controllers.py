@@ -202,6 +202,26 @@ def test_claims_without_pods_are_left_alone_by_when_scaled_delete(
     assert _claim_owners(core, ns) == {"data-db-0": [], "data-db-1": []}
 
 
+def test_when_scaled_set_to_retain_before_a_scale_down_keeps_the_claims(
+    apps: client.AppsV1Api, core: client.CoreV1Api, ns: str, paused_loop: FakeCluster
+) -> None:
+    """KEP-1847 "Mutating PersistentVolumeClaimRetentionPolicy": the controller applies the policy current
+    at the scale-down, so Retain set first keeps the claims; Delete set again once no pod is left deletes
+    none (a claim's references change only with its pod). What DR operations do around a stop."""
+    apps.create_namespaced_stateful_set(ns, _retained("db", when_deleted="Retain", when_scaled="Delete"))
+    paused_loop.settle()
+    policy = {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    apps.patch_namespaced_stateful_set("db", ns, {"spec": {"persistentVolumeClaimRetentionPolicy": policy}})
+    apps.patch_namespaced_stateful_set_scale("db", ns, {"spec": {"replicas": 0}})
+    paused_loop.settle()
+    assert not core.list_namespaced_pod(ns).items
+    assert _claim_owners(core, ns) == {"data-db-0": [], "data-db-1": []}
+    policy["whenScaled"] = "Delete"
+    apps.patch_namespaced_stateful_set("db", ns, {"spec": {"persistentVolumeClaimRetentionPolicy": policy}})
+    paused_loop.settle()
+    assert _claim_owners(core, ns) == {"data-db-0": [], "data-db-1": []}
+
+
 # ------------------------------------------------------------------ Jobs, TTL, CronJobs
 
 

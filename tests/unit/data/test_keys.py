@@ -19,6 +19,7 @@ from drsyncer.keys import (
     generate_host_key,
     generate_keypair,
     generate_mapping_keys,
+    key_id,
     known_hosts_line,
 )
 
@@ -45,8 +46,8 @@ def test_pull_key_line_forces_the_source_gate() -> None:
     text = authorized_keys(pull_keys=[keys.pull])
 
     assert text.startswith(
-        'command="/usr/local/bin/dr-syncer-source-gate --pods-dir /var/lib/kubelet/pods",'
-        "restrict ssh-ed25519 AAAA"
+        'command="/usr/local/bin/dr-syncer-source-gate --pods-dir /var/lib/kubelet/pods '
+        f'--key-id {key_id(keys.pull.current.public_openssh)}",restrict ssh-ed25519 AAAA'
     )
     assert text.count("\n") == 1
 
@@ -93,8 +94,22 @@ def test_control_key_line_forces_the_control_program_with_its_pull_key() -> None
     assert text.startswith(
         'command="/usr/local/bin/dr-syncer-control --pods-dir /var/lib/kubelet/pods '
         "--pull-key /etc/dr-syncer/keys/pull-prod-to-dr "
-        '--known-hosts /etc/dr-syncer/keys/known-hosts-prod-to-dr",restrict ssh-ed25519 '
+        "--known-hosts /etc/dr-syncer/keys/known-hosts-prod-to-dr "
+        f'--key-id {key_id(keys.control.current.public_openssh)}",restrict ssh-ed25519 '
     )
+
+
+def test_each_key_line_names_its_own_key_for_session_limits() -> None:
+    keys = generate_mapping_keys("prod-to-dr")
+    rotated = keys.pull.rotate(generate_keypair("new"))
+
+    lines = authorized_keys(pull_keys=[rotated], session_dir="/run/x").splitlines()
+
+    assert [line.split("--key-id ")[1].split()[0] for line in lines] == [
+        key_id(public) for public in rotated.accepted_public
+    ]
+    assert len({key_id(public) for public in rotated.accepted_public}) == 2
+    assert all("--lock-dir /run/x" in line for line in lines)
 
 
 def test_forced_commands_with_quotes_are_refused() -> None:

@@ -24,8 +24,14 @@ from tasks.data.transfer import AgentEndpoint, RemoteRun, TransferSpec, classify
         (77, "the source volume is empty", DataSafetyError),
         (65, "path resolves outside the pods directory", DataSyncError),
         (23, "some files could not be transferred (code 23)", DataSyncError),
+        (255, "dr-syncer-control: cannot connect to the source agent at 10.0.0.5:2222 (refused, ...)",
+         TransientDataError),
+        (12, "dr-syncer-source-gate: volume path 'u/volumes/kubernetes.io~csi/p/mount' does not exist",
+         DataSyncError),
+        (12, "dr-syncer-source-gate: volume path 'x' is not a mount point; the volume is not mounted",
+         DataSyncError),
     ],
-)
+)  # fmt: skip
 def test_exit_codes_are_classified(code: int, stderr: str, expected: type[DataSyncError]) -> None:
     error = classify_exit(RemoteRun(exit_code=code, stdout=[], stderr=[stderr]), what="pull")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drsyncer import labels
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox.patching import apply_merge_patch
-from tasks.dr.claim_retention import restore_patch, retain_patch, when_scaled
+from tasks.dr.claim_retention import claims_a_stage_would_delete, restore_patch, retain_patch, when_scaled
 from tests.factories import make_deployment, make_statefulset
 
 
@@ -82,3 +82,30 @@ def test_a_record_that_is_no_policy_is_removed_and_the_safe_retain_kept() -> Non
 
     assert when_scaled(restored) == "Retain"
     assert _record(restored) is None
+
+
+def test_a_stage_would_delete_the_claims_of_a_running_dr_statefulset_with_delete() -> None:
+    running = _with_policy(make_statefulset("db", replicas=2), when_scaled="Delete")
+    parked = _with_policy(make_statefulset("cache", replicas=0), when_scaled="Delete")
+    kept = _with_policy(make_statefulset("queue", replicas=1), when_scaled="Retain")
+
+    at_risk = claims_a_stage_would_delete([running, parked, kept], [], scale_to_zero=True)
+
+    assert at_risk == {"StatefulSet/db": "2 replicas running, whenScaled Delete"}
+
+
+def test_a_stage_carries_the_source_policy_so_a_source_delete_puts_dr_claims_at_risk() -> None:
+    dr_copy = _with_policy(make_statefulset("db", replicas=1), when_scaled="Retain")
+    source = _with_policy(make_statefulset("db", replicas=0), when_scaled="Delete")
+
+    assert list(claims_a_stage_would_delete([dr_copy], [source], scale_to_zero=True)) == ["StatefulSet/db"]
+
+
+def test_a_stage_that_scales_nothing_down_puts_no_claim_at_risk() -> None:
+    override = _with_policy(
+        make_statefulset("db", replicas=2, labels={labels.SCALE_OVERRIDE: "2"}), when_scaled="Delete"
+    )
+    running = _with_policy(make_statefulset("cache", replicas=2), when_scaled="Delete")
+
+    assert claims_a_stage_would_delete([override], [], scale_to_zero=True) == {}
+    assert claims_a_stage_would_delete([running], [], scale_to_zero=False) == {}

@@ -90,3 +90,13 @@ def test_duration_histogram_buckets_are_cumulative() -> None:
     assert histogram.buckets[0] == 0
     assert all(count == 1 for count in histogram.buckets[1:])
     assert histogram.total == 2.0
+
+
+def test_plans_and_other_mappings_runs_are_not_runs_of_the_mapping() -> None:
+    from drsyncer.metrics.history import is_run_of
+
+    names = ("web", "default/web")
+    assert is_run_of({"mapping": "web"}, names)
+    assert is_run_of({"mapping": "default/web", "plan_only": False}, names)
+    assert not is_run_of({"mapping": "web", "plan_only": True}, names)
+    assert not is_run_of({"mapping": "web2"}, names)

@@ -1,0 +1,173 @@
+"""Restore points through the real namespace-sync flow: real agents, the sandbox's CSI snapshot controller.
+
+Before a data sync changes a DR claim, dr-syncer snapshots it (``snapshot.storage.k8s.io/v1``), labelled
+with mapping, claim and time, waits for readyToUse, and prunes by count and age. No snapshot when nothing
+in DR would change. A missing class or a snapshot that never gets ready fails that PVC and keeps the DR
+copy as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drsyncer import labels
+from drsyncer.objects import KubeObject
+from tests.e2e.test_pvc_data_flow import DataWorld, clusters, tree, world, write
+
+__all__ = ["clusters", "world"]  # module-scoped clusters and the per-test world, shared with the data flow
+
+SNAPSHOT_API = "snapshot.storage.k8s.io/v1"
+DATA_SYNC_LINE = "    dataSyncConfig: {verificationMode: full}\n"
+
+
+@pytest.fixture
+def snapshotting(world: DataWorld) -> Iterator[DataWorld]:
+    """The world with the DR cluster's snapshot controller installed and a class ``csi-snap``."""
+    world.dr.snapshots.install()
+    world.dr.create(
+        {
+            "apiVersion": SNAPSHOT_API,
+            "kind": "VolumeSnapshotClass",
+            "metadata": {"name": "csi-snap"},
+            "driver": "rancher.io/local-path",
+            "deletionPolicy": "Delete",
+        }
+    )
+    yield world
+    world.dr.snapshots.reset()
+    for point in world.dr.objects(SNAPSHOT_API, "VolumeSnapshotClass"):
+        world.dr.api.delete_internal(
+            world.dr.registry.by_kind(SNAPSHOT_API, "VolumeSnapshotClass"),  # type: ignore[arg-type]
+            point,
+        )
+
+
+def restore_points(world: DataWorld, yaml_fields: str) -> None:
+    """Add ``pvcConfig.restorePoints: {yaml_fields}`` to the world's mapping."""
+    text = world.config.read_text(encoding="utf-8")
+    assert DATA_SYNC_LINE in text
+    world.config.write_text(
+        text.replace(DATA_SYNC_LINE, DATA_SYNC_LINE + f"    restorePoints: {{{yaml_fields}}}\n"),
+        encoding="utf-8",
+    )
+
+
+def points(world: DataWorld, claim: str) -> list[KubeObject]:
+    found = world.dr.objects(SNAPSHOT_API, "VolumeSnapshot", world.namespace)
+    return sorted(
+        (p for p in found if p["metadata"]["labels"].get(labels.RESTORE_POINT_CLAIM) == claim),
+        key=lambda p: p["metadata"]["labels"][labels.RESTORE_POINT_TIME],
+    )
+
+
+def snapshot_tree(world: DataWorld, point: KubeObject) -> dict[str, bytes]:
+    content = world.dr.get(
+        SNAPSHOT_API, "VolumeSnapshotContent", point["status"]["boundVolumeSnapshotContentName"]
+    )
+    assert content is not None
+    return tree(Path(content["metadata"]["annotations"]["sandbox.dr-syncer.io/path"]))
+
+
+def test_a_restore_point_holds_the_dr_copy_from_before_the_change_and_none_is_taken_without_one(
+    snapshotting: DataWorld,
+) -> None:
+    world = snapshotting
+    restore_points(world, "volumeSnapshotClassName: csi-snap")
+    source = world.claim("orders")
+    write(source, {"a.txt": b"version 1\n", "b.txt": b"stays\n"})
+    assert world.sync()[0].is_completed()
+    assert points(world, "orders") == []  # the first copy changes nothing that was in DR
+
+    write(source, {"a.txt": b"version 2\n"})
+    state, report = world.sync()
+
+    assert state.is_completed(), report
+    [point] = points(world, "orders")
+    assert report["pvcs"][0]["restorePoint"] == point["metadata"]["name"]
+    assert point["metadata"]["labels"][labels.RESTORE_POINT_MAPPING] == "data"
+    assert point["spec"]["source"] == {"persistentVolumeClaimName": "orders"}
+    assert snapshot_tree(world, point) == {"a.txt": b"version 1\n", "b.txt": b"stays\n"}
+    assert tree(world.volume(world.dr, "orders")) == tree(source)
+    state, report = world.sync()  # nothing changed: no new restore point
+    assert state.is_completed()
+    assert len(points(world, "orders")) == 1
+    assert "restorePoint" not in report["pvcs"][0]
+
+
+def test_restore_points_are_pruned_by_count_and_by_age(snapshotting: DataWorld) -> None:
+    world = snapshotting
+    restore_points(world, "volumeSnapshotClassName: csi-snap, keep: 2, keepWithin: 24h")
+    source = world.claim("ledger")
+    write(source, {"n.txt": b"0"})
+    world.sync()
+    ancient: KubeObject = {
+        "apiVersion": SNAPSHOT_API,
+        "kind": "VolumeSnapshot",
+        "metadata": {
+            "name": "ledger-20200101t000000z-0000",
+            "namespace": world.namespace,
+            "labels": {
+                labels.RESTORE_POINT_MAPPING: "data",
+                labels.RESTORE_POINT_CLAIM: "ledger",
+                labels.RESTORE_POINT_TIME: "20200101T000000Z",
+            },
+        },
+        "spec": {"volumeSnapshotClassName": "csi-snap", "source": {"persistentVolumeClaimName": "ledger"}},
+    }
+    world.dr.create(ancient)
+
+    write(source, {"n.txt": b"1"})
+    assert world.sync()[0].is_completed()
+    names = [p["metadata"]["name"] for p in points(world, "ledger")]
+    assert "ledger-20200101t000000z-0000" not in names  # older than keepWithin
+    assert len(names) == 1
+
+    for version in (b"2", b"3"):
+        write(source, {"n.txt": version})
+        assert world.sync()[0].is_completed()
+
+    kept = points(world, "ledger")
+    assert len(kept) == 2  # keep: 2, the newest
+    assert [snapshot_tree(world, p)["n.txt"] for p in kept] == [b"1", b"2"]
+
+
+def test_a_missing_snapshot_class_fails_the_pvc_and_keeps_the_dr_copy(snapshotting: DataWorld) -> None:
+    world = snapshotting
+    restore_points(world, "volumeSnapshotClassName: no-such-class")
+    source = world.claim("books")
+    write(source, {"x": b"old"})
+    world.sync()
+
+    write(source, {"x": b"new"})
+    state, report = world.sync()
+
+    assert not state.is_completed()
+    pvc = report["pvcs"][0]
+    assert pvc["status"] == "failed"
+    assert "VolumeSnapshotClass 'no-such-class' does not exist" in pvc["error"]
+    assert tree(world.volume(world.dr, "books")) == {"x": b"old"}
+
+
+def test_a_snapshot_never_ready_fails_the_pvc_within_the_deadline_and_keeps_the_dr_copy(
+    snapshotting: DataWorld,
+) -> None:
+    world = snapshotting
+    world.dr.snapshots.ready_delay = math.inf
+    restore_points(world, "volumeSnapshotClassName: csi-snap, readyTimeout: 2s")
+    source = world.claim("stuck")
+    write(source, {"x": b"old"})
+    world.sync()
+
+    write(source, {"x": b"new"})
+    state, report = world.sync()
+
+    assert not state.is_completed()
+    pvc = report["pvcs"][0]
+    assert pvc["status"] == "failed"
+    assert "was not readyToUse within 2 s" in pvc["error"]
+    assert tree(world.volume(world.dr, "stuck")) == {"x": b"old"}
+    assert points(world, "stuck") == []  # the unready snapshot was deleted
