@@ -6,13 +6,16 @@ cutover, the reverse copy of a failback). Must be called inside a flow run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
 from drsyncer.kube.client import KubeClient, object_path
+from drsyncer.metrics.run_record import publish_data_record
 from drsyncer.prefect_env import apply_run_log_levels
 from drsyncer.report import PvcOutcome
 from drsyncer.settings import load_settings
@@ -53,11 +56,13 @@ def mapping_data_sync(mapping: EffectiveMapping, mapping_key: str) -> list[PvcOu
     Objects are the continuous watchers' business; this only moves data, for the claims already in DR.
     """
     apply_run_log_levels()
+    started, started_at = time.monotonic(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     session = open_session(mapping)
     try:
         outcomes = sync_pvc_data(session, shared_claims(session))
     finally:
         session.close()
+    publish_data_record(mapping, outcomes, started_at=started_at, seconds=time.monotonic() - started)
     failed = [outcome for outcome in outcomes if outcome.status == "failed"]
     if failed:
         get_run_logger().warning(

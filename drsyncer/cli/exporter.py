@@ -18,6 +18,7 @@ from pathlib import Path
 import typer
 
 from deployments.builder import MappingReference, build_deployment_specs
+from drsyncer.cli.config_paths import config_paths
 from drsyncer.cli.output import stderr, user_errors
 from drsyncer.config.effective import Config
 from drsyncer.errors import DrSyncerError, UsageError
@@ -98,11 +99,10 @@ def load_mappings(
         client, loaded = load_controller_config(controller)
         client.close()
         return loaded, MappingReference(controller=controller)
-    if not config:
-        raise UsageError("no CONFIG given", fix="pass configuration files or directories")
     from drsyncer.config.loader import load_config
 
-    return load_config(config), MappingReference.from_paths(config)
+    paths = config_paths(config)
+    return load_config(paths), MappingReference.from_paths(paths)
 
 
 def metrics_targets(loaded: Config, reference: MappingReference) -> list[MappingTarget]:
@@ -144,6 +144,7 @@ def start_serve_metrics(
     *,
     port: int,
     interval: float = DEFAULT_REFRESH_SECONDS,
+    probe_agents: bool = False,
     from_cluster: bool,
     kubeconfig: Path | None,
     context: str | None,
@@ -155,7 +156,7 @@ def start_serve_metrics(
         config, from_cluster=from_cluster, kubeconfig=kubeconfig, context=context
     )
     server = start_metrics_server(
-        build_exporter(loaded, reference, probe_agents=False),
+        build_exporter(loaded, reference, probe_agents=probe_agents),
         port=port,
         interval=interval,
         option="--metrics-port",

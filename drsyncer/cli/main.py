@@ -72,4 +72,7 @@ app.command("resume")(_dr.resume)
 from drsyncer.cli.server import server_app as _server_app  # noqa: E402
 
 app.add_typer(_server_app, name="server")
+from drsyncer.cli.restore_points import restore_points_app as _restore_points_app  # noqa: E402
+
+app.add_typer(_restore_points_app, name="restore-points")
 # --- end of command registration ---

@@ -59,6 +59,9 @@ CONTEXT_OPTION = typer.Option(None, "--context", help="Context in --kubeconfig (
 METRICS_PORT_OPTION = typer.Option(
     9464, "--metrics-port", help="Port of the Prometheus /metrics endpoint (0: no metrics endpoint)."
 )
+PROBE_AGENTS_OPTION = typer.Option(
+    False, "--probe-agents", help="Probe the DR agents with the control key for drsyncer_agent_up."
+)
 METRICS_REFRESH_OPTION = typer.Option(
     30.0, "--metrics-refresh-seconds", min=1.0, help="How often the metrics endpoint reads the Prefect API."
 )
@@ -80,6 +83,7 @@ def serve(
     context: str | None = CONTEXT_OPTION,
     metrics_port: int = METRICS_PORT_OPTION,
     metrics_refresh_seconds: float = METRICS_REFRESH_OPTION,
+    probe_agents: bool = PROBE_AGENTS_OPTION,
 ) -> None:
     """Serve every mapping on its schedule (Scheduled, Manual on demand, Continuous) until stopped."""
     with user_errors():
@@ -98,6 +102,7 @@ def serve(
             config,
             port=metrics_port,
             interval=metrics_refresh_seconds,
+            probe_agents=probe_agents,
             from_cluster=from_cluster,
             kubeconfig=kubeconfig,
             context=context,

@@ -218,7 +218,9 @@ def sync(
             _sync_via_deployments(paths, names, output)
             return
         apply_prefect_defaults()
-    exit_if_server_stops(load_settings(), announce=lambda line: stderr.print(line, highlight=False))
+    exit_if_server_stops(
+        load_settings(), announce=lambda line: stderr.print(line, markup=False, highlight=False)
+    )
     documents = []
     for name in names:
         if output == OutputFormat.json or not stderr.is_terminal:

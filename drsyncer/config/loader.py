@@ -301,6 +301,12 @@ class _Builder:
                         "does not have pvcSync.enabled: true; PVC data cannot be copied until its agent "
                         "is enabled"
                     )
+            if not spec.pvc_config.restore_points.volume_snapshot_class_name:
+                self.warnings.append(
+                    f"{where}: spec.pvcConfig.syncData is true without restore points: a sync mirrors "
+                    "whatever the source holds over the only DR copy; set "
+                    "spec.pvcConfig.restorePoints.volumeSnapshotClassName to keep points in time"
+                )
         return EffectiveMapping(
             name=name,
             namespace=namespace,

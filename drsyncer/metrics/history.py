@@ -22,6 +22,8 @@ from drsyncer.metrics.run_record import RECORD_DESCRIPTION, RunRecord, parse_art
 from drsyncer.metrics.state import FinishedRun
 
 SYNC_FLOW = "namespace-sync"
+DATA_FLOW = "pvc-data-sync"
+"""Continuous mode's data cadence: data-only runs (parameter ``mapping_key``), counted with a record."""
 RUNS_PER_READ = 50
 """Finished runs read per mapping and refresh (more than can finish between two refreshes)."""
 FINISHED_STATES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
@@ -44,7 +46,7 @@ def is_run_of(parameters: dict[str, Any], names: Collection[str]) -> bool:
     """True when a namespace-sync run with these parameters synced the mapping ``names`` name (not a plan)."""
     if parameters.get("plan_only"):
         return False
-    return parameters.get("mapping") in names
+    return parameters.get("mapping") in names or parameters.get("mapping_key") in names
 
 
 def read_finished_runs(
@@ -67,7 +69,7 @@ def read_finished_runs(
     from prefect.client.schemas.sorting import FlowRunSort
 
     runs = client.read_flow_runs(
-        flow_filter=FlowFilter(name=FlowFilterName(any_=[SYNC_FLOW])),
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[SYNC_FLOW, DATA_FLOW])),
         flow_run_filter=FlowRunFilter(
             name=FlowRunFilterName(like_=min(names, key=len).replace("/", "-")),
             state=FlowRunFilterState(
@@ -79,6 +81,12 @@ def read_finished_runs(
     )
     ours = [run for run in runs if run.state is not None and is_run_of(dict(run.parameters or {}), names)]
     records = read_records(client, [str(run.id) for run in ours if str(run.id) not in known])
+    # A data-only run says nothing about objects: without its record (crashed, older versions) it is left out.
+    ours = [
+        run
+        for run in ours
+        if "mapping_key" not in (run.parameters or {}) or str(run.id) in known or str(run.id) in records
+    ]
     finished = [
         FinishedRun(
             run_id=str(run.id),

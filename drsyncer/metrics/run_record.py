@@ -22,9 +22,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drsyncer.report import COUNT_KEYS, SyncReport
+from drsyncer.report import COUNT_KEYS, PvcOutcome, SyncReport
+
+if TYPE_CHECKING:
+    from drsyncer.config.effective import EffectiveMapping
 
 RECORD_DESCRIPTION = "dr-syncer run record v1 (machine-readable; read by the metrics exporter)"
 """The artifact's description: how the exporter tells a run record from the other table artifacts."""
@@ -57,11 +60,16 @@ def _row(item: str, name: str = "", **values: Any) -> dict[str, Any]:
     return row
 
 
-def record_rows(report: SyncReport) -> list[dict[str, Any]]:
-    """The record's rows for ``report`` (stage durations from ``report.stage_seconds``)."""
+def record_rows(report: SyncReport, *, data_only: bool = False) -> list[dict[str, Any]]:
+    """The record's rows for ``report`` (stage durations from ``report.stage_seconds``).
+
+    ``data_only``: the run copied PVC data only (continuous mode's ``pvc-data-sync``); its objects stage
+    is ``skipped``, so it never moves the objects RPO.
+    """
     stage_seconds = report.stage_seconds
     reason = failure_reason(report)
     objects_failed = bool(report.error or report.failed_objects)
+    objects_status = "skipped" if data_only else ("failed" if objects_failed else "succeeded")
     if report.failed_pvcs:
         data_status = "failed"
     elif report.pvcs:
@@ -78,7 +86,7 @@ def record_rows(report: SyncReport) -> list[dict[str, Any]]:
         _row(
             "stage",
             "objects",
-            status="failed" if objects_failed else "succeeded",
+            status=objects_status,
             reason="error" if report.error else ("objects" if report.failed_objects else ""),
             seconds=round(stage_seconds.get("objects", 0.0), 3),
             count=len(report.objects),
@@ -189,10 +197,21 @@ def parse_artifact_data(data: Any) -> RunRecord | None:
     return parse_record(data)
 
 
-def publish_run_record(report: SyncReport) -> None:
+def publish_run_record(report: SyncReport, *, data_only: bool = False) -> None:
     """Publish ``report``'s record as a table artifact of the current flow run (plans publish none)."""
     if report.plan_only:
         return
     from prefect.artifacts import create_table_artifact
 
-    create_table_artifact(table=record_rows(report), description=RECORD_DESCRIPTION)
+    create_table_artifact(table=record_rows(report, data_only=data_only), description=RECORD_DESCRIPTION)
+
+
+def publish_data_record(
+    mapping: EffectiveMapping, pvcs: list[PvcOutcome], *, started_at: str, seconds: float
+) -> None:
+    """Publish the record of a data-only run (``pvc-data-sync``): its PVC outcomes, objects skipped."""
+    report = SyncReport.for_mapping(mapping, started_at=started_at)
+    report.pvcs = list(pvcs)
+    report.duration_seconds = seconds
+    report.stage_seconds["data"] = seconds
+    publish_run_record(report, data_only=True)

@@ -89,7 +89,8 @@ def observe(state: MappingState, run: FinishedRun) -> bool:
     if run.state_type == CANCELLED:
         return True
     record = run.record
-    succeeded = run.state_type == SUCCEEDED
+    # A data-only run completes even when a PVC failed: its record says whether it succeeded.
+    succeeded = record.succeeded if record is not None else run.state_type == SUCCEEDED
     state.attempted.add("objects")
     if succeeded:
         if latest:

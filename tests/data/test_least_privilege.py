@@ -25,7 +25,14 @@ from pathlib import Path
 import pytest
 
 from drsyncer.keys import authorized_keys, known_hosts_line, pull_key_file
-from drsyncer.sandbox.agents import AgentNode, LocalAgent, free_port, render_sshd_config, source_gate_argv
+from drsyncer.sandbox.agents import (
+    AgentNode,
+    LocalAgent,
+    control_program_argv,
+    free_port,
+    render_sshd_config,
+    source_gate_argv,
+)
 from drsyncer.sandbox.mount_table import mountinfo_path
 from tasks.data.rsync_command import SshTransport, ssh_argv
 from tasks.data.transfer import TransferSpec, transfer_pvc
@@ -763,3 +770,32 @@ def test_a_key_runs_a_bounded_number_of_sessions(data_sandbox: DataSandbox) -> N
     assert third.returncode == 75
     assert "already runs 2 sessions" in third.stderr
     assert after.returncode == 0, after.stderr
+
+
+def test_pull_may_only_reach_the_source_clusters_agent_port(data_sandbox: DataSandbox) -> None:
+    # The sandbox's data agents listen on one port per node, so this runs the control program as sshd
+    # would, with the --source-port its authorized_keys line carries on a real cluster.
+    dr = data_sandbox.agents["dr-1"]
+    source = data_sandbox.volume("prod-1")
+    destination = data_sandbox.volume("dr-1")
+    request = json.loads(pull_request(data_sandbox, source.endpoint.path, destination.endpoint.path)[5:])
+    request["source"]["port"] = 22
+    argv = [
+        *control_program_argv(),
+        "--pods-dir", str(dr.node.pods_dir),
+        "--mountinfo", str(mountinfo_path(dr.node.root_dir)),
+        "--source-port", str(data_sandbox.agents["prod-1"].port),
+    ]  # fmt: skip
+
+    result = subprocess.run(
+        argv,
+        env={"SSH_ORIGINAL_COMMAND": "pull " + json.dumps(request), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 65
+    assert f"source cluster's agent port {data_sandbox.agents['prod-1'].port}" in result.stderr
+    assert list(destination.path.iterdir()) == []

@@ -1,8 +1,10 @@
-"""``drsyncer exporter`` after real syncs: sandbox clusters, real sshd + rsync agents, the session's Prefect.
+"""``drsyncer exporter`` and ``drsyncer status`` after real syncs: sandbox clusters, real sshd + rsync
+agents, the session's Prefect server.
 
-The syncs run in this test process (the namespace-sync flow), the exporter in a subprocess of its own that
-only talks to the Prefect API and the agents — so what it serves comes from Prefect, whoever ran the sync.
-The exposition is parsed with ``prometheus_client.parser``.
+The syncs run in this test process (the namespace-sync flow) or the CLI, the exporter in a subprocess of
+its own that only talks to the Prefect API (and the agents, and in controller mode the CRs) — so what it
+serves comes from Prefect, whoever ran the sync. The exposition is parsed with ``prometheus_client.parser``.
+Also: a port in use, Prefect going away and coming back, nothing served before a first read.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ copy as it was.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +19,12 @@ import pytest
 
 from drsyncer import labels
 from drsyncer.objects import KubeObject
-from tests.e2e.test_pvc_data_flow import DataWorld, clusters, tree, world, write
+from tests.e2e.test_pvc_data_flow import DataWorld, clusters, poll, tree, world, write
 
 __all__ = ["clusters", "world"]  # module-scoped clusters and the per-test world, shared with the data flow
 
 SNAPSHOT_API = "snapshot.storage.k8s.io/v1"
+DRSYNCER = str(Path(sys.executable).parent / "drsyncer")
 DATA_SYNC_LINE = "    dataSyncConfig: {verificationMode: full}\n"
 
 
@@ -171,3 +175,55 @@ def test_a_snapshot_never_ready_fails_the_pvc_within_the_deadline_and_keeps_the_
     assert "was not readyToUse within 2 s" in pvc["error"]
     assert tree(world.volume(world.dr, "stuck")) == {"x": b"old"}
     assert points(world, "stuck") == []  # the unready snapshot was deleted
+
+
+def drsyncer(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DRSYNCER, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_restore_puts_a_restore_point_back_while_dr_is_parked_and_refuses_while_active(
+    snapshotting: DataWorld,
+) -> None:
+    world = snapshotting
+    restore_points(world, "volumeSnapshotClassName: csi-snap")
+    source = world.claim("shop")
+    write(source, {"db": b"good rows\n"})
+    world.sync()
+    write(source, {"db": b"rows after a bad release\n"})
+    world.sync()
+    listing = drsyncer("restore-points", "list", str(world.config), "--mapping", "data", "-o", "json")
+    assert listing.returncode == 0, listing.stderr
+    [point] = json.loads(listing.stdout)
+    assert (point["claim"], point["ready"]) == ("shop", True)
+    restore = ["restore-points", "restore", str(world.config), "--mapping", "data", "--claim", "shop"]
+    world.dr.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "dr-app", "namespace": world.namespace},
+            "spec": {
+                "containers": [{"name": "app", "image": "busybox"}],
+                "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "shop"}}],
+            },
+        }
+    )
+
+    refused = drsyncer(*restore, "--point", point["name"])
+
+    assert refused.returncode == 1
+    assert "DR is active" in refused.stderr
+    assert "Pod/dr-app" in refused.stderr
+    assert tree(world.volume(world.dr, "shop")) == {"db": b"rows after a bad release\n"}
+    world.dr.api.delete_internal(
+        world.dr.registry.by_kind("v1", "Pod"),  # type: ignore[arg-type]
+        world.dr.get("v1", "Pod", "dr-app", world.namespace) or {},
+    )
+    poll(lambda: world.dr.get("v1", "Pod", "dr-app", world.namespace) is None)
+
+    restored = drsyncer(*restore, "--point", point["name"], "-o", "json")
+
+    assert restored.returncode == 0, restored.stderr
+    safety = json.loads(restored.stdout)["safetyPoint"]
+    poll(lambda: tree(world.volume(world.dr, "shop")) == {"db": b"good rows\n"})
+    by_name = {p["metadata"]["name"]: p for p in points(world, "shop")}
+    assert snapshot_tree(world, by_name[safety]) == {"db": b"rows after a bad release\n"}  # undoable

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,14 @@ from typing import Any
 import pytest
 
 from drsyncer.errors import LocalServerError
-from drsyncer.local_server import check_database, known_migrations, profile_api_url, use_local_server
+from drsyncer.local_server import (
+    ServerState,
+    check_database,
+    known_migrations,
+    profile_api_url,
+    use_local_server,
+    watch_server,
+)
 from drsyncer.local_server_process import IdleTracker, idle_check_interval
 from drsyncer.settings import Settings
 
@@ -166,3 +174,16 @@ def test_the_api_url_of_the_active_prefect_profile_counts_as_configured(
     environ = {"PREFECT_PROFILES_PATH": str(profiles)} | ({"PREFECT_PROFILE": chosen} if chosen else {})
 
     assert profile_api_url(environ) == expected
+
+
+def test_the_watch_reports_a_server_whose_process_is_gone() -> None:
+    gone = threading.Event()
+    dead_pid = 2**22 + 17  # above the kernel's pid_max default (4194304): never a live process
+
+    watch_server(
+        ServerState(pid=dead_pid, port=1, started_at=0.0, prefect_version="3", idle_timeout=60),
+        on_lost=gone.set,
+        interval=0.05,
+    )
+
+    assert gone.wait(timeout=10)

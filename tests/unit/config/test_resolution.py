@@ -143,6 +143,21 @@ def test_sync_data_without_agents_is_a_warning(load: LoadDocuments) -> None:
     assert any("pvcSync.enabled: true" in warning for warning in config.warnings)
 
 
+def test_sync_data_without_restore_points_is_a_warning_and_a_class_silences_it(load: LoadDocuments) -> None:
+    bare = load([*two_clusters(), namespace_mapping("m", pvcConfig={"syncData": True})])
+    with_points = load(
+        [
+            *two_clusters(),
+            namespace_mapping(
+                "m", pvcConfig={"syncData": True, "restorePoints": {"volumeSnapshotClassName": "csi-snap"}}
+            ),
+        ]
+    )
+
+    assert any("without restore points" in warning for warning in bare.warnings)
+    assert not any("restore points" in warning for warning in with_points.warnings)
+
+
 def test_exclude_resources_match_any_spelling_of_the_kind(load: LoadDocuments) -> None:
     spec: dict[str, Any] = {"excludeResources": [{"kind": "cm", "name": "local"}]}
     mapping = load([*two_clusters(), namespace_mapping("m", **spec)]).mappings[0]
