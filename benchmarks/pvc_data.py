@@ -11,7 +11,9 @@ two sandbox agents (real sshd on loopback: a source node and a DR node), and mea
 * a 1 % change re-sync (1 % of the small files rewritten, a slice of two large files changed): bytes
   received by the DR agent as a share of the volume;
 * a no-op re-sync (product wall time, including the SSH control connection and the empty-source probe;
-  and plain rsync's time).
+  and plain rsync's time);
+* the change guard's dry run (``tasks/data/change_check.py``) before the 1 % change and the no-op pulls:
+  guard + pull against plain rsync (target for the 1 % change: <= 1.3x).
 
 Targets (design §10): full copy >= 0.9x plain rsync throughput; 1 % change moves <= 2 % of the bytes;
 no-op re-sync of ~12k files < 1 s of rsync time.
@@ -39,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from drsyncer.keys import generate_host_key, generate_mapping_keys, known_hosts_file, pull_key_file
 from drsyncer.sandbox.agents import AgentNode, AgentSet, SandboxMapping
 from drsyncer.sandbox.mount_table import record_mount
+from tasks.data.change_check import preview_changes
+from tasks.data.change_guard import ChangeSummary
 from tasks.data.rsync_command import RsyncOptions, SshTransport, rsync_pull_argv, ssh_argv
 from tasks.data.rsync_stats import parse_stats
 from tasks.data.transfer import (
@@ -235,6 +239,8 @@ def main() -> None:
                      f"rest {rest:+.2f} s: control program, streaming"))  # fmt: skip
 
         changed = change_one_percent(source, total_bytes=total)
+        guard_change, guard_result = timed(lambda: preview_changes(spec, credentials))
+        assert isinstance(guard_result, ChangeSummary)
         product_change, change_result = timed(product)
         assert isinstance(change_result, TransferResult)
         plain_change, plain_change_bytes = timed(plain)
@@ -244,14 +250,22 @@ def main() -> None:
                      f"{changed / MIB:.1f} MiB changed)"))  # fmt: skip
         rows.append(("1 % change: plain rsync", f"{plain_change:6.2f} s",
                      f"{int(plain_change_bytes) / MIB:7.1f} MiB moved"))  # type: ignore[call-overload]  # fmt: skip
+        guard_ratio = (guard_change + product_change) / plain_change
+        counted = f"{guard_result.changed} changed, {guard_result.deleted} deleted of {guard_result.dr_files}"
+        rows.append(("1 % change: change guard dry run (before the pull)", f"{guard_change:6.2f} s",
+                     f"{counted} files; guard + pull = {guard_ratio:.2f}x plain rsync"))  # fmt: skip
 
         noop_runs = [timed(product) for _ in range(args.repeat)]
         product_noop, noop_result = min(noop_runs, key=lambda run: run[0])
         assert isinstance(noop_result, TransferResult)
         plain_noop = min(timed(plain)[0] for _ in range(args.repeat))
+        guard_noop = min(timed(lambda: preview_changes(spec, credentials))[0] for _ in range(args.repeat))
         rows.append(("no-op: dr-syncer pull (wall, incl. control ssh + guard)", f"{product_noop:6.2f} s",
                      f"{noop_result.files_transferred} files sent"))  # fmt: skip
         rows.append(("no-op: plain rsync", f"{plain_noop:6.2f} s", ""))
+        noop_ratio = (guard_noop + product_noop) / plain_noop
+        rows.append(("no-op: change guard dry run (before the pull)", f"{guard_noop:6.2f} s",
+                     f"guard + pull = {noop_ratio:.2f}x plain rsync"))  # fmt: skip
 
         width = max(len(row[0]) for row in rows)
         print()
@@ -264,6 +278,8 @@ def main() -> None:
             f"1 % change moved {share:.2f} % of the bytes   (target <= 2 %) "
             f"{'OK' if share <= 2 else 'MISSED'}"
         )
+        print(f"1 % change with the change guard {guard_ratio:.2f}x plain rsync   (target <= 1.3x) "
+              f"{'OK' if guard_ratio <= 1.3 else 'MISSED'}")  # fmt: skip
         print(f"no-op re-sync {product_noop:.2f} s wall   (target < 1 s of rsync time) "
               f"{'OK' if product_noop < 1 else 'see note'}")  # fmt: skip
     finally:

@@ -1,7 +1,7 @@
 """Resource sync between two sandbox clusters: dr-syncer's engine against a kubectl baseline.
 
 Run: ``.venv/bin/python benchmarks/resource_sync.py [--objects 1000] [--large 5000] [--skip-flow]
-[--cli-only | --skip-cli] [--profile-noop]``.
+[--cli-objects 1000,5000] [--cli-only | --skip-cli] [--profile-noop]``.
 
 Scenario 0 (issue 13), **what users run**, first: ``drsyncer sync`` / ``plan`` as subprocesses without
 ``PREFECT_API_URL`` (so on dr-syncer's local Prefect server, in a private data directory and port), in the
@@ -10,8 +10,10 @@ sync and no-op each, into their own DR clusters): the first command with no serv
 included) and a second one; then with the server running a first sync, a no-op re-sync, a 1-object
 change and ``plan``; a no-op run of the deployment served by ``drsyncer serve`` and triggered with
 ``--via-deployment``. Each row has the wall time, the flow run's own duration from the Prefect API, and the
-writes and requests the step sent; then the issue's targets against kubectl. ``--profile-noop`` adds a
-cProfile of one no-op ``drsyncer sync`` (top 25 by cumulative time).
+writes and requests the step sent, the command's CPU and peak RSS; then the issue's targets against
+kubectl. The first sync with the server running is profiled: requests per kind and the run log's stage
+lines (time per stage). ``--profile-noop`` adds a cProfile of one no-op ``drsyncer sync`` (top 25 by
+cumulative time).
 
 Engine scenarios (design §10, issue 4 "Performance"), each on fresh sandbox clusters:
 
@@ -524,6 +526,12 @@ def through_flow(count: int, folder: Path) -> dict[str, float]:
 
 # --- what users run: `drsyncer sync` through the CLI, with dr-syncer's local Prefect server -------------
 
+CliRow = tuple[str, float, float | None, str]
+"""(step, wall seconds, the flow run's own seconds from the Prefect API or None, notes)."""
+
+STAGE_WORDS = ("discover", "plan", "apply", "PVC data")
+"""Run log lines that report a stage and its duration (see drsyncer/run_log.py)."""
+
 
 def _free_port() -> int:
     import socket
@@ -552,8 +560,9 @@ class CliRunner:
         )
         self.drsyncer = str(Path(sys.executable).parent / "drsyncer")
 
-    def run(self, *args: str, profile: Path | None = None) -> tuple[float, dict[str, Any]]:
-        """Wall time of ``drsyncer ARGS --output json`` and its JSON document (under cProfile if asked)."""
+    def run(self, *args: str, profile: Path | None = None) -> tuple[float, dict[str, Any], str]:
+        """Wall time of ``drsyncer ARGS --output json``, its JSON document, and its CPU and peak RSS
+        (from ``wait4``); under cProfile when ``profile`` is given."""
         command = [self.drsyncer, *args, "--output", "json"]
         if profile is not None:
             code = (
@@ -561,13 +570,15 @@ class CliRunner:
                 "cProfile.run('from drsyncer.cli.main import app; app()', sys.argv.pop(1))"
             )
             command = [sys.executable, "-c", code, str(profile), *command[1:]]
-        with timed() as elapsed:
-            result = subprocess.run(
-                command, env=self.env, capture_output=True, text=True, timeout=1800, check=False
-            )
-        if result.returncode not in (0, 1) or not result.stdout.strip():
-            raise RuntimeError(f"drsyncer {' '.join(args)} failed: {result.stderr[-3000:]}")
-        return elapsed(), json.loads(result.stdout)
+        out, err = self.folder / "stdout", self.folder / "stderr"
+        with out.open("w") as stdout, err.open("w") as stderr, timed() as elapsed:
+            process = subprocess.Popen(command, env=self.env, stdout=stdout, stderr=stderr)
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in (0, 1) or not out.read_text().strip():
+            raise RuntimeError(f"drsyncer {' '.join(args)} failed: {err.read_text()[-3000:]}")
+        cost = f"cpu {usage.ru_utime + usage.ru_stime:.2f}s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
+        return elapsed(), json.loads(out.read_text()), cost
 
     def api(self, path: str, body: dict[str, Any]) -> Any:
         """POST to the local server's Prefect API."""
@@ -581,10 +592,17 @@ class CliRunner:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
-    def last_flow_run_seconds(self) -> float:
-        """Duration of the newest flow run, as the Prefect API records it (start to end)."""
-        runs = self.api("/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
-        return float(runs[0]["total_run_time"])
+    def last_flow_run(self) -> dict[str, Any]:
+        """The newest flow run, as the Prefect API records it."""
+        runs: list[dict[str, Any]] = self.api("/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
+        return runs[0]
+
+    def stage_lines(self, flow_run_id: str) -> list[str]:
+        """The run's stage log lines (what each stage did and how long it took)."""
+        logs = self.api(
+            "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "sort": "TIMESTAMP_ASC"}
+        )
+        return [log["message"] for log in logs if str(log["message"]).startswith(STAGE_WORDS)]
 
     def stop(self) -> None:
         """Stop the private server (`drsyncer server stop`)."""
@@ -601,15 +619,26 @@ def _requests(*clusters: FakeCluster) -> tuple[int, int]:
     )
 
 
-def through_cli(
-    count: int, folder: Path, *, profile_noop: bool
-) -> list[tuple[str, float, float | None, str]]:
-    """What users run, in one process's sandbox: ``drsyncer sync`` / ``plan`` through the CLI, against
-    kubectl's client-side and server-side pipelines on the same source.
+def _requests_per_kind(*clusters: FakeCluster) -> dict[str, int]:
+    """Requests per ``METHOD resource`` in the clusters' audit logs (discovery under ``discovery``)."""
+    counts: Counter[str] = Counter()
+    for cluster in clusters:
+        for entry in cluster.audit.requests():
+            parts = [part for part in entry.path.split("/") if part]
+            if "namespaces" in parts and parts.index("namespaces") + 2 < len(parts):
+                resource = parts[parts.index("namespaces") + 2]
+            elif len(parts) <= 3:
+                resource = "discovery"
+            else:
+                resource = parts[-1]
+            counts[f"{entry.method} {resource}"] += 1
+    return dict(counts.most_common())
 
-    Rows: (step, seconds, flow-run seconds from the Prefect API or None, notes with writes/requests).
-    """
-    rows: list[tuple[str, float, float | None, str]] = []
+
+def through_cli(count: int, folder: Path, *, profile_noop: bool) -> list[CliRow]:
+    """What users run, in one process's sandbox: ``drsyncer sync`` / ``plan`` through the CLI, against
+    kubectl's client-side and server-side pipelines on the same source."""
+    rows: list[CliRow] = []
     with (
         FakeCluster("source") as source,
         FakeCluster("dr") as cold_dr,
@@ -626,15 +655,17 @@ def through_cli(
             target.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
             target_kubeconfig = target.write_kubeconfig(folder / f"k-{server_side}.kubeconfig", "dr")
             for step in ("first sync", "no-op re-sync"):
+                source.audit.clear()
                 target.audit.clear()
                 with timed() as elapsed:
                     kubectl_sync(source_kubeconfig, target_kubeconfig, cache, server_side=server_side)
-                writes, requests = _requests(target)
+                writes, requests = _requests(source, target)
                 rows.append((f"{label}: {step}", elapsed(), None, f"writes {writes}, requests {requests}"))
 
         runner = CliRunner(folder / "cli")
-        (folder / "cold").mkdir()
-        (folder / "warm").mkdir()
+        runner.folder.mkdir()
+        for name in ("cold", "warm"):
+            (folder / name).mkdir()
         cold = write_config(folder / "cold", source, cold_dr)
         warm = write_config(folder / "warm", source, warm_dr)
         try:
@@ -646,41 +677,46 @@ def through_cli(
                 ("1-object change, server running", warm, warm_dr),
                 ("plan (no change), server running", warm, warm_dr),
             ):
-                if step.startswith("second") or step.startswith("no-op"):
+                if step.startswith(("second", "no-op")):
                     target.settle()  # DR's controllers act on the copies first, as on a real cluster
                 if step.startswith("1-object"):
                     change_one_object(source)
                 source.audit.clear()
                 target.audit.clear()
                 command = "plan" if step.startswith("plan") else "sync"
-                seconds, document = runner.run(command, str(config), "--mapping", MAPPING)
-                flow_seconds = runner.last_flow_run_seconds() if command == "sync" else None
+                seconds, document, cost = runner.run(command, str(config), "--mapping", MAPPING)
+                run = runner.last_flow_run() if command == "sync" else None
                 writes, requests = _requests(source, target)
                 phase = document.get("phase") if isinstance(document, dict) else "?"
                 rows.append(
                     (
                         f"drsyncer {step}",
                         seconds,
-                        flow_seconds,
-                        f"{phase}; writes {writes}, requests {requests}",
+                        float(run["total_run_time"]) if run else None,
+                        f"{phase}; writes {writes}, requests {requests}; {cost}",
                     )
                 )
-            rows.append(served_run(runner, warm, warm_dr))
+                if step == "first sync, server running" and run is not None:
+                    print(f"\nprofile of the first sync at {count} objects (server running): {cost}")
+                    print(
+                        f"  requests per kind (source+DR): {json.dumps(_requests_per_kind(source, target))}"
+                    )
+                    print("  stages (run log): " + " | ".join(runner.stage_lines(str(run["id"]))))
+            rows.append(served_run(runner, warm, source, warm_dr))
             if profile_noop:
-                target = warm_dr
-                target.settle()
+                warm_dr.settle()
                 profile = folder / "noop.prof"
                 runner.run("sync", str(warm), "--mapping", MAPPING, profile=profile)
                 import pstats
 
-                print("\ncProfile of one no-op `drsyncer sync` (server running), top 25 by cumulative time:")
+                print(f"\ncProfile of one no-op `drsyncer sync` at {count} objects (server running), top 25:")
                 pstats.Stats(str(profile), stream=sys.stdout).sort_stats("cumulative").print_stats(25)
         finally:
             runner.stop()
     return rows
 
 
-def served_run(runner: CliRunner, config: Path, target: FakeCluster) -> tuple[str, float, float | None, str]:
+def served_run(runner: CliRunner, config: Path, source: FakeCluster, target: FakeCluster) -> CliRow:
     """A no-op run of the mapping's deployment served by ``drsyncer serve`` (on the same local server),
     triggered by ``drsyncer sync --via-deployment``; the flow-run time is the Prefect API's."""
     serve = subprocess.Popen(
@@ -696,10 +732,11 @@ def served_run(runner: CliRunner, config: Path, target: FakeCluster) -> tuple[st
                 raise RuntimeError("drsyncer serve did not register the deployment")
             time.sleep(0.5)
         target.settle()
+        source.audit.clear()
         target.audit.clear()
-        seconds, document = runner.run("sync", str(config), "--mapping", MAPPING, "--via-deployment")
+        seconds, document, _ = runner.run("sync", str(config), "--mapping", MAPPING, "--via-deployment")
         run = runner.api("/flow_runs/filter", {"flow_runs": {"id": {"any_": [document["flowRunId"]]}}})[0]
-        writes, requests = _requests(target)
+        writes, requests = _requests(source, target)
         note = f"{document['state']}; writes {writes}, requests {requests} (wall includes the runner's poll)"
         return ("drsyncer served deployment run (no-op)", seconds, float(run["total_run_time"]), note)
     finally:
@@ -707,9 +744,9 @@ def served_run(runner: CliRunner, config: Path, target: FakeCluster) -> tuple[st
         serve.wait(timeout=120)
 
 
-def print_cli_rows(rows: list[tuple[str, float, float | None, str]]) -> None:
+def print_cli_rows(count: int, rows: list[CliRow]) -> None:
     """The CLI table, then the issue's targets against the kubectl rows."""
-    print(f"\n{'what users run (1 run each)':<58} {'wall':>8} {'flow run':>9}  notes")
+    print(f"\n{f'what users run, {count} objects (1 run each)':<58} {'wall':>8} {'flow run':>9}  notes")
     for step, seconds, flow_seconds, note in rows:
         flow = f"{flow_seconds:>8.2f}s" if flow_seconds is not None else f"{'':>9}"
         print(f"{step:<58} {seconds:>7.2f}s {flow}  {note}")
@@ -744,6 +781,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-cli", action="store_true", help="skip the CLI scenario")
     parser.add_argument(
+        "--cli-objects",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1000, 5000],
+        help="object counts of the CLI scenario, comma-separated (default 1000,5000)",
+    )
+    parser.add_argument(
         "--profile-noop", action="store_true", help="cProfile one no-op `drsyncer sync` (server running)"
     )
     args = parser.parse_args()
@@ -753,8 +796,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-resource-sync-") as temporary:
         folder = Path(temporary)
         if not args.skip_cli:
-            (folder / "cli").mkdir()
-            print_cli_rows(through_cli(args.objects, folder / "cli", profile_noop=args.profile_noop))
+            for count in args.cli_objects:
+                (folder / f"cli-{count}").mkdir()
+                rows = through_cli(count, folder / f"cli-{count}", profile_noop=args.profile_noop)
+                print_cli_rows(count, rows)
             if args.cli_only:
                 return
         rows = compare(args.objects, folder)

@@ -63,7 +63,7 @@ def mapping_data_sync(mapping: EffectiveMapping, mapping_key: str) -> list[PvcOu
     finally:
         session.close()
     publish_data_record(mapping, outcomes, started_at=started_at, seconds=time.monotonic() - started)
-    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    failed = [outcome for outcome in outcomes if outcome.status in ("failed", "held")]
     if failed:
         get_run_logger().warning(
             "PVC data of %s: %s", mapping_key, "; ".join(f"{o.name}: {o.error}" for o in failed)

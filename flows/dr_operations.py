@@ -159,7 +159,7 @@ def copy_data(session: SyncSession, direction: str, claims: list[str], step: str
     """Copy the data of ``claims`` along ``session`` (``direction`` names it for the checkpoint key)."""
     started = now_text()
     outcomes = sync_pvc_data(session, claims)
-    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    failed = [outcome for outcome in outcomes if outcome.status in ("failed", "held")]  # held: change guard
     if failed:
         raise StepFailedError(
             f"PVC data copy {direction} failed: "

@@ -52,10 +52,13 @@ class SyncSession:
     resources: list[ApiResource] = field(default_factory=list)
     kind_outcomes: list[ObjectOutcome] = field(default_factory=list)
     """One report line per kind left out at discovery time (failed, or skipped), not one per object."""
+    resolution_warnings: list[str] = field(default_factory=list)
+    """What resolving the kinds has to say (``["*"]`` could not read the APIService list)."""
 
     def warnings(self) -> list[str]:
-        """What went wrong without failing the sync: unavailable API groups, API server Warning headers."""
-        found: list[str] = []
+        """What went wrong without failing the sync: groups ``["*"]`` could not vet, unavailable API groups,
+        API server Warning headers."""
+        found: list[str] = list(self.resolution_warnings)
         for client, discovery in (
             (self.source, self.source_discovery),
             (self.destination, self.destination_discovery),
@@ -102,6 +105,7 @@ def open_session(mapping: EffectiveMapping, *, controller: KubeClient | None = N
     )
     session.resources = resolution.resources
     session.kind_outcomes = [_kind_outcome(problem) for problem in resolution.problems]
+    session.resolution_warnings = resolution.warnings
     _check_destination_kinds(session, custom=not mapping.sync_crds)
     return session
 

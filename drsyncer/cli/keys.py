@@ -202,7 +202,7 @@ def _rows(table: Table, keys: MappingKeys, source: str, target: str, note: str) 
     table.add_row(
         f"pull key {name}{note}",
         _fingerprint(keys.pull),
-        f"{target} agents (reads {source} agents, rrsync -ro)",
+        f"{target} agents (reads mounted volumes on {source} agents, read-only)",
     )
     table.add_row(
         f"control key {name}{note}",

@@ -21,15 +21,20 @@ import yaml
 from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.config.config_exception import ConfigException
+from urllib3.util.retry import Retry
 
 from drsyncer.config.effective import ClusterRef
 from drsyncer.errors import ClusterError
 from drsyncer.kube.client import KubeClient, object_path
 
-NO_HIDDEN_RETRIES = False
-"""urllib3's own retries are off: left on, it silently retries 429/503 answers that carry ``Retry-After``
-(and some connection errors) before :class:`~drsyncer.kube.client.KubeClient` sees them, outside its
-backoff policy and its retry count in the sync report."""
+
+def transport_retries() -> Retry:
+    """urllib3's retries for a cluster's connection pool: its default three retries of a failed connection
+    of an idempotent request (a dropped keep-alive socket), but no retries of answers. By default urllib3
+    also silently retries 429/503 answers that carry ``Retry-After``, before
+    :class:`~drsyncer.kube.client.KubeClient` sees them: outside its backoff policy and its retry count
+    in the sync report."""
+    return Retry(total=3, respect_retry_after_header=False)
 
 
 def client_from_kubeconfig_file(cluster: str, path: Path, context: str | None) -> KubeClient:
@@ -71,7 +76,7 @@ def client_from_kubeconfig_dict(
             fix="set spec.kubeconfig.context to one of the contexts listed",
         )
     configuration = Configuration()
-    configuration.retries = NO_HIDDEN_RETRIES
+    configuration.retries = transport_retries()
     try:
         loader = kube_config.kube_config.KubeConfigLoader(
             config_dict=document,
@@ -90,7 +95,7 @@ def client_from_kubeconfig_dict(
 def client_in_cluster(cluster: str) -> KubeClient:
     """A client from the pod's service account (``spec.inCluster: true``)."""
     configuration = Configuration()
-    configuration.retries = NO_HIDDEN_RETRIES
+    configuration.retries = transport_retries()
     try:
         kube_config.incluster_config.InClusterConfigLoader(
             token_filename=kube_config.incluster_config.SERVICE_TOKEN_FILENAME,

@@ -11,6 +11,11 @@ times out) never fails the cluster: :attr:`Discovery.failures` records it, the g
 the sync reports it as a warning — only a kind the user listed by name fails (:class:`GroupUnavailableError`).
 Discovery of a non-core group gets a short timeout and two attempts (``GROUP_TIMEOUT``,
 ``GROUP_ATTEMPTS``), so a dead backend costs seconds, not minutes.
+
+Which groups are aggregated comes from the ``APIService`` list. When it cannot be read (RBAC refuses
+``list`` on ``apiservices``, or it fails), :meth:`Discovery.non_local_groups` answers ``None`` — unknown,
+not "none" — and :attr:`Discovery.apiservices_error` says why, so ``["*"]`` can leave out what it cannot
+vet and the report can name the rule to grant.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class Discovery:
     """``group/version`` → why its discovery failed (status and message, or the connection error)."""
     group_timeout: float = GROUP_TIMEOUT
     """Seconds one discovery request of a non-core API group may take."""
+    apiservices_error: str = ""
+    """Why the APIService list could not be read (``""`` when it was, or was not needed yet)."""
 
     def preferred_versions(self) -> dict[str, str]:
         """Group name → preferred version; the core group is ``""`` → ``v1``."""
@@ -205,17 +212,25 @@ class Discovery:
             raise ClusterError(f"cluster {self.client.cluster!r} does not serve {name!r}", fix=hint)
         return resource
 
-    def non_local_groups(self) -> frozenset[str]:
+    def non_local_groups(self) -> frozenset[str] | None:
         """API groups served through the aggregator (an ``APIService`` with a ``spec.service``).
 
-        Built-in and CRD groups are Local. A cluster that refuses the APIService list (RBAC) is taken to
-        have none.
+        Built-in and CRD groups are Local. A cluster without the APIService API (404) has no aggregated
+        groups. ``None`` means unknown: the list was refused (RBAC) or failed, and
+        :attr:`apiservices_error` holds the reason (for a 403, the rule to grant).
         """
         if self._non_local is None:
             try:
                 items, _ = self.client.list(APISERVICES_PATH)
-            except ClusterError:
+            except ApiError as error:
+                if not error.is_not_found:
+                    self.apiservices_error = _apiservices_reason(error, cluster=self.client.cluster)
+                    return None
                 items = []
+            except ClusterError as error:
+                self.apiservices_error = _apiservices_reason(error, cluster=self.client.cluster)
+                return None
+            self.apiservices_error = ""
             self._non_local = frozenset(
                 str((item.get("spec") or {}).get("group") or "")
                 for item in items
@@ -228,6 +243,11 @@ class Discovery:
         self._preferred = None
         self._non_local = None
         self._resources.clear()
+
+
+def _apiservices_reason(error: ClusterError, *, cluster: str) -> str:
+    """Why the APIService list could not be read, without the ``cluster x:`` prefix the caller adds."""
+    return error.message.removeprefix(f"cluster {cluster}: ").removeprefix(f"cluster {cluster!r}: ").strip()
 
 
 def _failure_reason(error: ClusterError, *, prefix: str, timeout: float) -> str:

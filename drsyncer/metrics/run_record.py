@@ -114,8 +114,9 @@ def record_rows(report: SyncReport, *, data_only: bool = False) -> list[dict[str
         )
         for p in report.pvcs
     ]
-    counts = report.counts
-    rows += [_row("outcome", key, count=counts[key]) for key in COUNT_KEYS]
+    if not data_only:  # a data-only run synced no object: drsyncer_objects keeps the last sync's counts
+        counts = report.counts
+        rows += [_row("outcome", key, count=counts[key]) for key in COUNT_KEYS]
     return rows
 
 

@@ -162,7 +162,8 @@ def guard_claim(
         accepted=accepted,
         claim=claim,
         release_hint=f"`drsyncer sync CONFIG --mapping {mapping.name} --accept-changes {claim}`, or "
-        f"`kubectl -n {namespace} annotate pvc {claim} {labels.ACCEPT_CHANGES}=true` on the DR cluster",
+        f"`kubectl -n {namespace} annotate pvc {claim} {labels.ACCEPT_CHANGES}=true` in cluster "
+        f"{mapping.destination.name} (the copy's side; for a failback, the source cluster)",
         retry_policy=retry_policy,
         log=log,
     )

@@ -5,6 +5,11 @@ aggregated group that is down costs nothing); resource rules look at one discove
 answers ``None`` (keep) or the reason it is left out; the first reason wins and is what the report
 shows. Resources the user named explicitly never pass through
 these rules. The user-facing list and its defaults live in :mod:`drsyncer.config.wildcard`.
+
+When the cluster's APIService list cannot be read (RBAC), which groups are aggregated is unknown; then
+``["*"]`` leaves out every group it would have had to vet (:func:`origin_unknown`) rather than guess them
+local: an aggregated group can duplicate a CRD group (Calico), be read-only, or be down, so copying it
+blindly fails on every run. Built-in kinds and kinds named explicitly are unaffected.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ REQUIRED_VERBS: tuple[str, ...] = ("list", "get", "create", "patch", "delete")
 class ExpansionContext:
     """What the rules need to know besides the resource."""
 
-    non_local_groups: frozenset[str]
+    non_local_groups: frozenset[str] | None
+    """Groups served through an APIService; ``None`` when the APIService list could not be read."""
     excluded: frozenset[str]
     include_aggregated: bool = False
 
@@ -34,11 +40,25 @@ def excluded_group(group: str, context: ExpansionContext) -> str | None:
 
 def served_by_aggregator(group: str, context: ExpansionContext) -> str | None:
     """Groups served through an APIService (not by the API server itself), unless included."""
-    if context.include_aggregated or group not in context.non_local_groups:
+    if (
+        context.include_aggregated
+        or context.non_local_groups is None
+        or group not in context.non_local_groups
+    ):
         return None
     return (
         f"{group} is served by an aggregated API (APIService); set "
         "wildcardConfig.includeAggregatedAPIs to copy it"
+    )
+
+
+def origin_unknown(group: str, context: ExpansionContext) -> str | None:
+    """Without the APIService list, a group might be aggregated: it is left out rather than guessed local."""
+    if context.include_aggregated or context.non_local_groups is not None:
+        return None
+    return (
+        f"{group} may be served by an aggregated API (the APIService list could not be read); grant list "
+        "on apiservices in apiGroup apiregistration.k8s.io, or name its kinds in namespaceScopedResources"
     )
 
 
@@ -59,6 +79,7 @@ def lacks_verbs(resource: ApiResource, context: ExpansionContext) -> str | None:
 GROUP_RULES: tuple[Callable[[str, ExpansionContext], str | None], ...] = (
     excluded_group,
     served_by_aggregator,
+    origin_unknown,
 )
 """Applied to each API group before its resources are discovered; the first reason is reported."""
 
@@ -88,7 +109,7 @@ def resource_verdict(resource: ApiResource, context: ExpansionContext) -> str | 
 
 
 def expansion_context(
-    *, non_local_groups: frozenset[str], excluded: Collection[str], include_aggregated: bool
+    *, non_local_groups: frozenset[str] | None, excluded: Collection[str], include_aggregated: bool
 ) -> ExpansionContext:
     """An :class:`ExpansionContext` with names normalised to lower case."""
     return ExpansionContext(

@@ -15,7 +15,7 @@ from drsyncer.config.wildcard import WildcardConfig
 from drsyncer.kube.client import KubeClient
 from drsyncer.kube.discovery import ApiResource, Discovery, GroupUnavailableError
 from drsyncer.objects import KubeObject
-from tasks.discover.expansion import expansion_context, group_verdict, resource_verdict
+from tasks.discover.expansion import expansion_context, group_verdict, origin_unknown, resource_verdict
 
 BUILTIN_GROUPS = frozenset(
     {rt.group for rt in SYNCABLE.values()}
@@ -69,6 +69,8 @@ class Resolution:
 
     resources: list[ApiResource] = field(default_factory=list)
     problems: list[KindProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the report should say besides the kind lines (``["*"]`` could not vet some groups)."""
 
 
 def resolve_resources(
@@ -101,16 +103,20 @@ def _expand_wildcard(discovery: Discovery, resolution: Resolution, wildcard: Wil
     seen = {resource.qualified_name for resource in resolution.resources}
     seen |= {problem.resource for problem in resolution.problems}
     groups = [group for group in sorted(discovery.preferred_versions()) if group not in BUILTIN_GROUPS]
+    needs_apiservices = bool(groups) and not wildcard.include_aggregated_apis
     context = expansion_context(
-        non_local_groups=discovery.non_local_groups() if groups else frozenset(),
+        non_local_groups=discovery.non_local_groups() if needs_apiservices else frozenset(),
         excluded=wildcard.excluded,
         include_aggregated=wildcard.include_aggregated_apis,
     )
+    unvetted: list[str] = []
     for group in groups:
         reason = group_verdict(group, context)
         if reason is not None:
             if group not in context.excluded:
                 resolution.problems.append(KindProblem(kind=group, resource=group, reason=reason))
+                if origin_unknown(group, context) is not None:
+                    unvetted.append(group)
             continue
         for resource in discovery.resources(group):
             if not resource.namespaced or resource.qualified_name in seen:
@@ -123,6 +129,12 @@ def _expand_wildcard(discovery: Discovery, resolution: Resolution, wildcard: Wil
                 resolution.problems.append(
                     KindProblem(kind=resource.kind, resource=resource.qualified_name, reason=reason)
                 )
+    if unvetted:
+        resolution.warnings.append(
+            f'cluster {discovery.client.cluster!r}: namespaceScopedResources ["*"] left out API groups '
+            f"{', '.join(unvetted)} (it cannot tell them from aggregated APIs without the APIService "
+            f"list): {discovery.apiservices_error}"
+        )
 
 
 @dataclass

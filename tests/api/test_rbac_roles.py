@@ -25,8 +25,9 @@ from tasks.data.endpoints import volume_endpoint
 from tasks.session import open_session
 from tests.api.sync.conftest import MAPPING, SyncWorld, poll, unique_namespace
 from tests.api.sync.test_idempotence import seed_realistic_namespace
-from tests.factories import make_deployment, make_pvc, make_statefulset
+from tests.factories import make_configmap, make_deployment, make_pvc, make_statefulset
 from tests.fixtures.source_writes import SourceWrites
+from tests.sandbox.factories import crd
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -270,3 +271,140 @@ def test_cutover_missing_the_source_operations_rule_names_it(make_world: Callabl
     )
     failed = [step for step in document["steps"] if step["outcome"] == "failed"]
     assert [step["step"] for step in failed] == ["record-source-replicas"]
+
+
+# ----------------------------------------------------------------------------- custom resources
+
+GROUP = "example.dr-syncer.io"
+OLM = "packages.operators.coreos.com"
+FULL_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
+CRD_NAME = f"widgets.{GROUP}"
+
+
+def _grant_widgets(world: SyncWorld) -> None:
+    """What docs/configuration.md ("More kinds") tells users to add for a custom kind in scope."""
+    for cluster, verbs in ((world.source, ["get", "list", "watch"]), (world.dr, list(FULL_VERBS))):
+        role: KubeObject = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "dr-syncer-widgets"},
+            "rules": [{"apiGroups": [GROUP], "resources": ["widgets"], "verbs": verbs}],
+        }
+        binding: KubeObject = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "dr-syncer-widgets"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role["metadata"]["name"],
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "dr-syncer", "namespace": "dr-syncer"}],
+        }
+        cluster.create(role)
+        cluster.create(binding)
+
+
+def _widget(name: str) -> KubeObject:
+    return {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "metadata": {"name": name}, "spec": {"size": 3}}
+
+
+def _custom_world(world: SyncWorld, *, in_dr: bool) -> None:
+    """The widgets CRD in the source (and in DR with ``in_dr``), one Widget and one ConfigMap to copy."""
+    for cluster in (world.source, world.dr) if in_dr else (world.source,):
+        cluster.create(crd("widgets", "Widget", GROUP))
+    _grant_widgets(world)
+    world.seed(make_configmap("settings", server_fields=False), _widget("blue"))
+
+
+def _kind_lines(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {o["kind"]: o for o in report["objects"] if o["name"] == "*"}
+
+
+def test_wildcard_sync_needs_nothing_beyond_the_shipped_roles_and_the_custom_kind(
+    make_world: Callable[..., SyncWorld],
+) -> None:
+    """``["*"]`` reads the APIService list (source-role.yaml grants it) and skips the aggregated group."""
+    world = make_world()
+    _custom_world(world, in_dr=True)
+    world.source.aggregated.add(OLM, "v1", [("PackageManifest", "packagemanifests", True, FULL_VERBS)])
+    world.configure(resourceTypes=["configmaps"], namespaceScopedResources=["*"])
+
+    state, report = _sync(world)
+
+    assert state.is_completed(), report
+    assert report["counts"]["failed"] == 0
+    assert report["warnings"] == []
+    assert world.dr.get(f"{GROUP}/v1", "Widget", "blue", world.namespace) is not None
+    assert "aggregated API" in _kind_lines(report)[OLM]["reason"]
+    assert _forbidden(world.source) == _forbidden(world.dr) == []
+
+
+def test_sync_crds_needs_nothing_beyond_the_shipped_roles_and_the_custom_kind(
+    make_world: Callable[..., SyncWorld],
+) -> None:
+    world = make_world()
+    _custom_world(world, in_dr=False)
+    world.configure(resourceTypes=["configmaps"], namespaceScopedResources=["*"], syncCRDs=True)
+
+    state, report = _sync(world)
+
+    assert state.is_completed(), report
+    assert report["counts"]["failed"] == 0
+    crd_lines = [
+        (o["name"], o["status"]) for o in report["objects"] if o["kind"] == "CustomResourceDefinition"
+    ]
+    assert crd_lines == [(CRD_NAME, "synced")]
+    assert world.dr.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD_NAME) is not None
+    assert world.dr.get(f"{GROUP}/v1", "Widget", "blue", world.namespace) is not None
+    assert _forbidden(world.source) == _forbidden(world.dr) == []
+
+
+def test_sync_crds_missing_the_dr_crd_rule_names_the_rule_and_the_role_file(
+    make_world: Callable[..., SyncWorld],
+) -> None:
+    world = make_world(
+        dr_edit=without_verb(
+            "dr-syncer-dr-crds", "apiextensions.k8s.io", "customresourcedefinitions", "create"
+        )
+    )
+    _custom_world(world, in_dr=False)
+    world.configure(resourceTypes=["configmaps"], namespaceScopedResources=["*"], syncCRDs=True)
+
+    state, report = _sync(world)
+
+    assert state.is_failed()
+    crd_line = next(o for o in report["objects"] if o["kind"] == "CustomResourceDefinition")
+    assert crd_line["error"] == (
+        "cluster dr: forbidden to create customresourcedefinitions.apiextensions.k8s.io at cluster scope; "
+        "grant verbs [create] on customresourcedefinitions in apiGroup apiextensions.k8s.io "
+        "(deployments/kubernetes/rbac/dr-role.yaml)"
+    )
+    assert _kind_lines(report)["Widget"]["status"] == "failed"
+    assert world.dr_get("v1", "ConfigMap", "settings") is not None
+
+
+def test_wildcard_without_the_apiservices_rule_warns_and_leaves_custom_groups_out(
+    make_world: Callable[..., SyncWorld],
+) -> None:
+    """Unable to tell local from aggregated groups, ``["*"]`` copies none: a warning, not a failure."""
+    world = make_world(
+        source_edit=without_verb("dr-syncer-source-cluster", "apiregistration.k8s.io", "apiservices", "list")
+    )
+    _custom_world(world, in_dr=True)
+    world.configure(resourceTypes=["configmaps"], namespaceScopedResources=["*"])
+
+    state, report = _sync(world)
+
+    assert state.is_completed(), report
+    assert report["counts"]["failed"] == 0
+    assert report["warnings"] == [
+        f"cluster 'source': namespaceScopedResources [\"*\"] left out API groups {GROUP} (it cannot tell "
+        "them from aggregated APIs without the APIService list): forbidden to list "
+        "apiservices.apiregistration.k8s.io at cluster scope; grant verbs [list] on apiservices in apiGroup "
+        "apiregistration.k8s.io (deployments/kubernetes/rbac/source-role.yaml)"
+    ]
+    assert _kind_lines(report)[GROUP]["status"] == "skipped"
+    assert world.dr_get("v1", "ConfigMap", "settings") is not None
+    assert world.dr.get(f"{GROUP}/v1", "Widget", "blue", world.namespace) is None
+    assert _forbidden(world.source) == ["GET /apis/apiregistration.k8s.io/v1/apiservices"]

@@ -559,3 +559,43 @@ def test_controller_mode_exporter_reads_mappings_from_the_crs(
     assert success <= datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() + 1
     assert value(samples, "drsyncer_rpo_objective_seconds", mapping=name) == 1200
     assert value(samples, "drsyncer_mapping_paused", mapping=name) == 0
+
+
+def test_a_data_only_run_moves_the_data_rpo_and_not_the_objects_rpo(
+    world: MetricsWorld, exporter: int
+) -> None:
+    from prefect import get_client
+
+    from drsyncer.config.loader import load_config
+    from flows.data_stage import mapping_data_sync
+
+    volume = world.claim("data")
+    (volume / "a.txt").write_bytes(b"first\n")
+    state, _, first_start = world.sync()
+    assert state.is_completed()
+    (volume / "b.txt").write_bytes(b"written for the data cadence\n")
+    mapping = load_config([world.config]).mapping(world.mapping)
+
+    data_state = mapping_data_sync(mapping, mapping.key, return_state=True)  # continuous mode's data cadence
+    assert data_state.is_completed()
+    run_id = data_state.state_details.flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+    assert run.start_time is not None
+    data_start = run.start_time.timestamp()
+
+    where = {"mapping": world.mapping, "source": "source", "destination": "dr"}
+    samples = _scraped(
+        exporter,
+        lambda s: (
+            value(s, "drsyncer_last_success_timestamp_seconds", **where, stage="data")
+            == pytest.approx(data_start, abs=0.01)
+        ),
+    )
+    assert value(samples, "drsyncer_last_success_timestamp_seconds", **where, stage="objects") == (
+        pytest.approx(first_start, abs=0.01)
+    )
+    assert value(samples, "drsyncer_pvc_files_transferred_total", mapping=world.mapping, pvc="data") == 2
+    assert value(samples, "drsyncer_sync_duration_seconds_count", mapping=world.mapping, stage="objects") == 1
+    assert value(samples, "drsyncer_sync_duration_seconds_count", mapping=world.mapping, stage="data") == 2

@@ -51,3 +51,47 @@ def test_no_rule_grants_wildcards() -> None:
             for rule in doc.get("rules") or []:
                 for key in ("apiGroups", "resources", "verbs"):
                     assert "*" not in rule.get(key, []), (file, doc["metadata"]["name"], rule)
+
+
+def _rules(file: str) -> dict[str, list[dict[str, Any]]]:
+    return {doc["metadata"]["name"]: doc["rules"] for doc in _documents(file) if doc["kind"] == "ClusterRole"}
+
+
+def _grants(rules: list[dict[str, Any]], group: str, resource: str) -> set[str]:
+    return {
+        verb
+        for rule in rules
+        if group in rule.get("apiGroups", []) and resource in rule.get("resources", [])
+        for verb in rule["verbs"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("file", "role", "verbs"),
+    [
+        ("source-role.yaml", "dr-syncer-source-crds", {"get"}),
+        ("dr-role.yaml", "dr-syncer-dr-crds", {"get", "create", "patch"}),
+    ],
+)
+def test_sync_crds_rights_live_in_a_role_of_their_own_and_never_delete(
+    file: str, role: str, verbs: set[str]
+) -> None:
+    """syncCRDs reads CRDs at the source and applies them in DR; deleting one would delete its objects."""
+    granted = {
+        name: _grants(rules, "apiextensions.k8s.io", "customresourcedefinitions")
+        for name, rules in _rules(file).items()
+    }
+
+    assert {name: found for name, found in granted.items() if found} == {role: verbs}
+
+
+@pytest.mark.parametrize("file", ["source-role.yaml", "dr-role.yaml"])
+def test_apiservices_are_only_listed_for_the_wildcard_expansion(file: str) -> None:
+    granted = {
+        name: _grants(rules, "apiregistration.k8s.io", "apiservices") for name, rules in _rules(file).items()
+    }
+
+    cluster_role = file.replace("-role.yaml", "")
+    assert {name: found for name, found in granted.items() if found} == {
+        f"dr-syncer-{cluster_role}-cluster": {"list"}
+    }

@@ -102,3 +102,22 @@ def test_the_default_exclusion_list_is_the_configs_default() -> None:
 @pytest.mark.parametrize("rule", [*GROUP_RULES, *RESOURCE_RULES])
 def test_every_rule_is_documented(rule: object) -> None:
     assert (getattr(rule, "__doc__", "") or "").strip()
+
+
+def test_without_the_apiservice_list_a_custom_group_is_left_out_naming_the_rule_to_grant() -> None:
+    context = expansion_context(non_local_groups=None, excluded=DEFAULT_EXCLUDED, include_aggregated=False)
+
+    assert group_verdict("example.com", context) == (
+        "example.com may be served by an aggregated API (the APIService list could not be read); grant "
+        "list on apiservices in apiGroup apiregistration.k8s.io, or name its kinds in "
+        "namespaceScopedResources"
+    )
+    assert group_verdict("snapshot.storage.k8s.io", context) == (
+        "snapshot.storage.k8s.io is on wildcardConfig.excluded"
+    )
+
+
+def test_with_aggregated_apis_included_the_apiservice_list_is_not_needed() -> None:
+    context = expansion_context(non_local_groups=None, excluded=[], include_aggregated=True)
+
+    assert group_verdict("example.com", context) is None

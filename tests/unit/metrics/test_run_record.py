@@ -93,3 +93,15 @@ def test_a_record_holds_no_object_names_or_errors() -> None:
 def test_other_table_data_is_not_a_record() -> None:
     assert parse_artifact_data("not json") is None
     assert parse_artifact_data(json.dumps({"a": 1})) is None
+
+
+def test_a_data_only_run_skips_the_objects_stage() -> None:
+    report = _report(pvcs=[PvcOutcome("data-0", "failed", error="agent down")])
+
+    record = parse_artifact_data(record_rows(report, data_only=True))
+
+    assert record is not None
+    assert record.stage_status == {"objects": "skipped", "data": "failed"}
+    assert not record.succeeded
+    assert record.reason == "data"
+    assert record.outcomes == {}  # the last sync's object counts stay

@@ -100,3 +100,23 @@ def test_plans_and_other_mappings_runs_are_not_runs_of_the_mapping() -> None:
     assert is_run_of({"mapping": "default/web", "plan_only": False}, names)
     assert not is_run_of({"mapping": "web", "plan_only": True}, names)
     assert not is_run_of({"mapping": "web2"}, names)
+
+
+def test_a_completed_data_only_run_with_a_failed_pvc_counts_as_a_data_failure() -> None:
+    state = MappingState()
+    observe(state, _run("a", 1000.0, record=_record()))
+    data_only = RunRecord(
+        succeeded=False,
+        reason="data",
+        seconds=2.0,
+        stage_status={"objects": "skipped", "data": "failed"},
+        stage_seconds={"data": 2.0},
+        pvcs=(PvcRecord("data-0", succeeded=False, seconds=2.0, bytes=0, files=0),),
+    )
+
+    observe(state, _run("b", 2000.0, state="COMPLETED", record=data_only))
+
+    assert state.failures["data"] == 1
+    assert state.consecutive_failures == 1
+    assert state.last_success == {"objects": 1000.0, "data": 1000.0}
+    assert state.durations["objects"].count == 1  # the skipped stage is not a duration
