@@ -17,7 +17,8 @@ How the parts fit:
 
 - **Liveness** is the pid in the state file *and* a health check (``GET /api/health``); the pid must
   still be our server module (``/proc/<pid>/cmdline``), so a recycled pid is never signalled. A state file
-  whose process is gone, or whose server no longer answers, is stale: that server is stopped and replaced.
+  whose process is gone, or whose server has not answered for :data:`BUSY_GRACE_SECONDS`, is stale: that
+  server is stopped and replaced.
 - **One server, even under a race**: checking and starting happen under an exclusive ``flock``; a
   second command arriving during a start waits on the lock, then finds the new server healthy.
 - **Idle stop** is done by the server process itself (:mod:`drsyncer.local_server_process`), which sees
@@ -214,6 +215,20 @@ def running_server(files: ServerFiles) -> ServerState | None:
     return state if is_healthy(state.api_url) else None
 
 
+BUSY_GRACE_SECONDS = 15.0
+"""How long a live server process that misses its health check gets before it is declared hung."""
+
+
+def _answers_within(state: ServerState, *, seconds: float) -> bool:
+    """True when the recorded server is our live process and answers a health check within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while is_our_process(state.pid) and time.monotonic() < deadline:
+        if is_healthy(state.api_url, timeout=max(0.5, min(5.0, deadline - time.monotonic()))):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def ensure_server(settings: Settings, *, announce: Callable[[str], None]) -> ServerState:
     """Return the user's running local server, starting it (or replacing a stale one) when needed.
 
@@ -234,6 +249,9 @@ def ensure_server(settings: Settings, *, announce: Callable[[str], None]) -> Ser
         state = running_server(files)
         if state is not None:
             return state
+        recorded = read_state(files)
+        if recorded is not None and _answers_within(recorded, seconds=BUSY_GRACE_SECONDS):
+            return recorded  # alive but slow (e.g. a busy SQLite): never kill a working server
         _stop_recorded(files)
         state = _start(settings, files)
     announce(

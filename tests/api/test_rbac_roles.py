@@ -4,7 +4,8 @@ Both sandbox clusters enforce RBAC (``drsyncer.sandbox.rbac``) and dr-syncer aut
 ServiceAccount ``dr-syncer/dr-syncer`` with a bearer token, holding exactly what
 ``deployments/kubernetes/rbac/source-role.yaml`` (source) and ``dr-role.yaml`` (DR) grant: the documents
 are loaded from those files, bindings included. Each scenario runs once with the shipped roles and once
-with one rule taken away.
+with one rule taken away. Scenarios with a custom resource in scope (``["*"]``, ``syncCRDs``) also grant
+that kind, as docs/configuration.md ("More kinds") asks users to.
 """
 
 from __future__ import annotations
@@ -408,3 +409,28 @@ def test_wildcard_without_the_apiservices_rule_warns_and_leaves_custom_groups_ou
     assert world.dr_get("v1", "ConfigMap", "settings") is not None
     assert world.dr.get(f"{GROUP}/v1", "Widget", "blue", world.namespace) is None
     assert _forbidden(world.source) == ["GET /apis/apiregistration.k8s.io/v1/apiservices"]
+
+
+def test_wildcard_with_aggregated_apis_included_does_not_need_the_apiservices_rule(
+    make_world: Callable[..., SyncWorld],
+) -> None:
+    world = make_world(
+        source_edit=without_verb("dr-syncer-source-cluster", "apiregistration.k8s.io", "apiservices", "list")
+    )
+    _custom_world(world, in_dr=True)
+    world.configure(
+        resourceTypes=["configmaps"],
+        namespaceScopedResources=["*"],
+        wildcardConfig={"includeAggregatedAPIs": True},
+    )
+
+    session = open_session(world.mapping())
+    try:
+        kinds = [resource.qualified_name for resource in session.resources]
+        warnings = session.warnings()
+    finally:
+        session.close()
+
+    assert kinds == ["configmaps", CRD_NAME]
+    assert warnings == []
+    assert _forbidden(world.source) == []
