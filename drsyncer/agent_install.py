@@ -103,6 +103,12 @@ def ssh_port(cluster: RemoteCluster) -> int:
     return int(pvc_sync.ssh.port) if pvc_sync is not None else DEFAULT_SSH_PORT
 
 
+def agent_networks(cluster: RemoteCluster) -> tuple[str, ...]:
+    """Where the cluster's agents are (``pvcSync.ssh.agentCIDRs``): the only targets of pulls from it."""
+    pvc_sync = cluster.spec.pvc_sync
+    return tuple(pvc_sync.ssh.agent_cidrs) if pvc_sync is not None else ()
+
+
 def key_set_roles(
     cluster: RemoteCluster,
     clusters: Sequence[RemoteCluster],
@@ -116,6 +122,7 @@ def key_set_roles(
     """
     name, namespace = cluster.metadata.name, cluster.metadata.namespace
     ports = {c.metadata.name: ssh_port(c) for c in clusters if c.metadata.namespace == namespace}
+    networks = {c.metadata.name: agent_networks(c) for c in clusters if c.metadata.namespace == namespace}
     roles: list[KeySetRole] = []
     warnings: list[str] = []
     for mapping in mappings:
@@ -123,10 +130,26 @@ def key_set_roles(
         if mapping.metadata.namespace != namespace or name not in (spec.source_cluster, spec.target_cluster):
             continue
         source, target = spec.source_cluster, spec.target_cluster
-        roles.append(KeySetRole(mapping.metadata.name, source, target, ports.get(source, DEFAULT_SSH_PORT)))
+        roles.append(
+            KeySetRole(
+                mapping.metadata.name,
+                source,
+                target,
+                ports.get(source, DEFAULT_SSH_PORT),
+                source_cidrs=networks.get(source, ()),
+            )
+        )
         reverse = reverse_key_set_name(source, target)
         if has_key_set(key_dir, reverse):
-            roles.append(KeySetRole(reverse, target, source, ports.get(target, DEFAULT_SSH_PORT)))
+            roles.append(
+                KeySetRole(
+                    reverse,
+                    target,
+                    source,
+                    ports.get(target, DEFAULT_SSH_PORT),
+                    source_cidrs=networks.get(target, ()),
+                )
+            )
         else:
             warnings.append(
                 f"no reverse key set {reverse!r} in {key_dir}: failback data copies ({target} -> {source}) "

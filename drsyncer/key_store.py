@@ -272,6 +272,8 @@ class KeySetRole:
     source_cluster: str
     dr_cluster: str
     source_port: int
+    source_cidrs: tuple[str, ...] = ()
+    """The source cluster's ``pvcSync.ssh.agentCIDRs`` (where the DR agents' pulls may connect)."""
 
 
 def cluster_agent_secret(
@@ -290,7 +292,14 @@ def cluster_agent_secret(
             as_source.append(keys)
         if role.dr_cluster == cluster:
             source_host, _ = host_key(key_dir, role.source_cluster)
-            as_dr.append(DrRole(keys=keys, source_host_key=source_host, source_port=role.source_port))
+            as_dr.append(
+                DrRole(
+                    keys=keys,
+                    source_host_key=source_host,
+                    source_port=role.source_port,
+                    source_cidrs=role.source_cidrs,
+                )
+            )
     return agent_secret(
         cluster, own, as_source=as_source, as_dr=as_dr, allowed_source_cidrs=allowed_source_cidrs
     )

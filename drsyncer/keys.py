@@ -310,11 +310,13 @@ def secret_manifest(
 
 @dataclass(frozen=True)
 class DrRole:
-    """What a DR agent needs for one mapping: its keys and the source cluster's host key and port."""
+    """What a DR agent needs for one mapping: its keys and the source cluster's host key, port, networks."""
 
     keys: MappingKeys
     source_host_key: KeyPair
     source_port: int
+    source_cidrs: tuple[str, ...] = ()
+    """The source cluster's ``pvcSync.ssh.agentCIDRs``: where a ``pull`` may connect (empty: anywhere)."""
 
 
 def agent_secret(
@@ -331,7 +333,8 @@ def agent_secret(
     Holds the cluster's host key (private: agents present it), authorized_keys, and for each mapping
     where the cluster is DR the pull private key plus a known_hosts for the source cluster's agents.
     ``allowed_source_cidrs`` (the cluster's ``pvcSync.ssh.allowedSourceCIDRs``) puts ``from=`` on every
-    key; each control key's ``pull`` may only reach its source cluster's ``pvcSync.ssh.port``.
+    key; each control key's ``pull`` may only reach its source cluster's ``pvcSync.ssh.port`` (and
+    ``agentCIDRs``, when set).
     """
     files = {
         HOST_KEY_FILE: host_key.private_openssh,
@@ -342,7 +345,10 @@ def agent_secret(
             pods_dir=pods_dir,
             from_cidrs=allowed_source_cidrs,
             control_limits={
-                role.keys.cluster_mapping: ControlLimits(source_port=role.source_port) for role in as_dr
+                role.keys.cluster_mapping: ControlLimits(
+                    source_port=role.source_port, source_cidrs=role.source_cidrs
+                )
+                for role in as_dr
             },
         ),
     }

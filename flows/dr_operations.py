@@ -62,6 +62,7 @@ from tasks.dr.dr_tasks import (
     verify_at_rest,
 )
 from tasks.dr.operation_report import OperationReport, StepRecord, now_text
+from tasks.dr.restore_point_step import restore_from_points
 from tasks.dr.workloads import side_state
 from tasks.session import SyncSession, open_session
 
@@ -437,6 +438,7 @@ def cutover(
     ready_timeout_seconds: float = 600,
     approval_timeout_seconds: int = 3600,
     approval_poll_seconds: int = 5,
+    restore_point: str | None = None,
 ) -> State:
     """Switch the mapping to DR: stop the source, copy the last changes, start DR at the source's counts.
 
@@ -452,6 +454,8 @@ def cutover(
         ready_timeout_seconds: deadline for DR's workloads to be ready.
         approval_timeout_seconds: how long the approval pause waits.
         approval_poll_seconds: how often the paused run checks for an answer.
+        restore_point: ``latest`` or a UTC time: restore DR's claims from their restore points (newest at
+            or before it) instead of the final data copy (``tasks/dr/restore_point_step.py``).
     """
     op = _start("cutover", mapping, config, controller)
     data = migrate_pvc_data or op.session.mapping.data_sync
@@ -467,7 +471,9 @@ def cutover(
         op.stopped.append("source")
         op.run(stop_workloads, "source", step="stop-source")
         op.run(probe_stopped, "source", stop_timeout_seconds, step="wait-source-stopped")
-        if data:
+        if restore_point:  # the source is corrupted: its last changes must not reach DR
+            op.run(restore_from_points, restore_point, step="restore-points")
+        elif data:
             op.run(copy_data, "source-to-dr", shared_claims(op.session), step="final-data")
         op.run(sync_objects, step="sync-objects")
         op.run(guard_stopped, "source", step="guard-source-stopped")

@@ -31,7 +31,7 @@ pytest_plugins: list[str] = [
     "tests.skip_policy",
 ]
 
-_TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox", "browser"}
+_TIERS = {"unit", "api", "data", "e2e", "netns", "sandbox", "browser", "scale"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

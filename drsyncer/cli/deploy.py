@@ -45,6 +45,12 @@ CONFIG_PATH_OPTION = typer.Option(
     help="Where the runs read the configuration (default: the CONFIG paths, made absolute). Repeatable.",
 )
 TIMEZONE_OPTION = typer.Option("UTC", "--timezone", help="IANA timezone of the cron schedules (default UTC).")
+JOB_TEMPLATE_OPTION = typer.Option(
+    False,
+    "--kubernetes-job-template",
+    help="Print the Kubernetes work pool's base job template for --pool (uses --image, --namespace, "
+    "--service-account, --env, --config-path) and register nothing.",
+)
 
 
 def job_variables(
@@ -83,8 +89,19 @@ def deploy(
     config_path: list[str] | None = CONFIG_PATH_OPTION,
     timezone: str = TIMEZONE_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
+    kubernetes_job_template: bool = JOB_TEMPLATE_OPTION,
 ) -> None:
     """Register every mapping's deployment on the Prefect server for a work pool's workers."""
+    if kubernetes_job_template:
+        print_job_template(
+            pool=pool,
+            image=image,
+            namespace=namespace,
+            service_account=service_account,
+            env=env,
+            config_path=config_path,
+        )
+        return
     with user_errors():
         if not config:
             raise UsageError("no CONFIG given", fix="pass configuration files or directories")
@@ -112,6 +129,41 @@ def deploy(
     for item in registered:
         stdout.print(f"{item['deployment']}  {item['schedule'] or 'no schedule'}  {item['id']}")
     stderr.print(f"{len(registered)} deployments registered for work pool {pool!r}")
+
+
+def print_job_template(
+    *,
+    pool: str,
+    image: str | None,
+    namespace: str | None,
+    service_account: str | None,
+    env: list[str] | None,
+    config_path: list[str] | None,
+) -> None:
+    """Print the base job template of Kubernetes pool ``pool`` (JSON), and how to create the pool with it."""
+    from deployments.kubernetes_pool import kubernetes_job_template
+
+    with user_errors():
+        if not image:
+            raise UsageError(
+                "--kubernetes-job-template needs --image",
+                fix="e.g. --image registry.example.com/dr-syncer:0.1.0",
+            )
+        if config_path and len(config_path) > 1:
+            raise UsageError("one --config-path with --kubernetes-job-template", fix="mount one directory")
+        variables = job_variables(image=image, namespace=namespace, service_account=service_account, env=env)
+        template = kubernetes_job_template(
+            image=image,
+            namespace=variables.get("namespace", "dr-syncer"),
+            service_account=variables.get("service_account_name", "dr-syncer"),
+            env=variables.get("env"),
+            config_path=config_path[0] if config_path else "/etc/drsyncer",
+        )
+    print_json(template)
+    stderr.print(
+        f"save it as {pool}.json, then: prefect work-pool create {pool} --type kubernetes "
+        f"--base-job-template {pool}.json"
+    )
 
 
 def register(

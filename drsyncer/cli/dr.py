@@ -40,6 +40,13 @@ STALENESS_OPTION = typer.Option(
     "--max-staleness",
     help="Refuse when the last completed sync is older (e.g. 15m; default: 2 × schedule).",
 )
+RESTORE_POINT_OPTION = typer.Option(
+    None,
+    "--restore-point",
+    metavar="latest|TIME",
+    help="The source is corrupted: skip the final data copy and start DR on each claim's newest restore "
+    "point (at or before TIME, e.g. 2026-12-03T10:00:00Z). The report warns loudly.",
+)
 FORCE_OPTION = typer.Option(
     False, "--force", help="Cut over even to a stale DR copy or after a failed data sync."
 )
@@ -136,6 +143,7 @@ def cutover(
     ready_timeout: str = READY_TIMEOUT_OPTION,
     resume: str | None = RESUME_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
+    restore_point: str | None = RESTORE_POINT_OPTION,
 ) -> None:
     """Switch a mapping to DR: stop the source, copy the last changes, start DR at the source's counts."""
     if resume:
@@ -146,6 +154,10 @@ def cutover(
         staleness = _seconds(max_staleness, "--max-staleness") if max_staleness else None
         stop_seconds = _seconds(stop_timeout, "--stop-timeout")
         ready_seconds = _seconds(ready_timeout, "--ready-timeout")
+        if restore_point:
+            from tasks.dr.restore_point_step import parse_before
+
+            parse_before(restore_point)  # a bad TIME is exit 2 before anything runs
     if dry_run:
         _dry_run("cutover", key, data=migrate_pvc_data, yes=yes, force=force)
         return
@@ -162,6 +174,7 @@ def cutover(
             force=force,
             stop_timeout_seconds=stop_seconds,
             ready_timeout_seconds=ready_seconds,
+            restore_point=restore_point,
             return_state=True,
         ),
         output,

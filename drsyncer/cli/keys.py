@@ -35,6 +35,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from drsyncer.agent_install import agent_networks
 from drsyncer.cli.agent import allowed_source_cidrs, find_remote_cluster
 from drsyncer.cli.output import stdout, user_errors
 from drsyncer.config import load_config
@@ -103,10 +104,20 @@ def _roles(
     mapping: ClusterMapping, source: RemoteCluster, target: RemoteCluster, key_dir: Path
 ) -> list[KeySetRole]:
     source_name, target_name = source.metadata.name, target.metadata.name
-    roles = [KeySetRole(mapping.metadata.name, source_name, target_name, _port(source))]
+    roles = [
+        KeySetRole(
+            mapping.metadata.name,
+            source_name,
+            target_name,
+            _port(source),
+            source_cidrs=agent_networks(source),
+        )
+    ]
     reverse = reverse_key_set_name(source_name, target_name)
     if has_key_set(key_dir, reverse):
-        roles.append(KeySetRole(reverse, target_name, source_name, _port(target)))
+        roles.append(
+            KeySetRole(reverse, target_name, source_name, _port(target), source_cidrs=agent_networks(target))
+        )
     return roles
 
 

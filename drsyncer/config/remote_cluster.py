@@ -105,8 +105,14 @@ class SSHConfig(ConfigModel):
         alias="allowedSourceCIDRs",
         description="Networks (CIDR) the agent's keys may be used from (sshd from=); empty: anywhere.",
     )
+    agent_cidrs: list[Str] = Field(
+        default_factory=list,
+        alias="agentCIDRs",
+        description="Networks (CIDR) this cluster's agents (its node addresses) are in: DR agents pulling "
+        "from this cluster connect only inside them. Empty: any address.",
+    )
 
-    @field_validator("allowed_source_cidrs")
+    @field_validator("allowed_source_cidrs", "agent_cidrs")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for cidr in value:

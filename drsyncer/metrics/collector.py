@@ -39,6 +39,7 @@ METRIC_NAMES = (
     "drsyncer_pvc_files_transferred_total",
     "drsyncer_agent_up",
     "drsyncer_mapping_paused",
+    "drsyncer_pvc_held",
 )
 """Every metric the exporter serves (histogram and counter names as written in PromQL, without suffixes)."""
 
@@ -144,6 +145,11 @@ def _mapping_families(views: Sequence[MappingView], *, now: float) -> list[Metri
         "drsyncer_pvc_files_transferred", "Files rsync transferred for the PVC.", labels=["mapping", "pvc"]
     )
     paused = GaugeMetricFamily("drsyncer_mapping_paused", "1 when the mapping is paused.", labels=["mapping"])
+    held = GaugeMetricFamily(
+        "drsyncer_pvc_held",
+        "1 when the PVC's latest data sync was held by the change guard (its DR copy left as it was).",
+        labels=["mapping", "pvc"],
+    )
     for view in views:
         state, name = view.state, view.label
         for stage in STAGES:
@@ -168,9 +174,11 @@ def _mapping_families(views: Sequence[MappingView], *, now: float) -> list[Metri
         _add_per_pvc(pvc_bytes, name, state.pvc_bytes)
         _add_per_pvc(pvc_files, name, state.pvc_files)
         paused.add_metric([name], 1 if view.paused else 0)
+        for pvc, is_held in sorted(state.pvc_held.items()):
+            held.add_metric([name, pvc], 1 if is_held else 0)
     return [
         last_success, rpo, objective, pvc_success, duration, objects, failures, consecutive,
-        pvc_bytes, pvc_files, paused,
+        pvc_bytes, pvc_files, paused, held,
     ]  # fmt: skip
 
 

@@ -129,6 +129,8 @@ class PvcRecord:
     seconds: float
     bytes: int
     files: int
+    held: bool = False
+    """The change guard held the PVC's sync (status ``held``): its DR copy was left as it was."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ def parse_record(rows: Iterable[Mapping[str, Any]]) -> RunRecord:
                     seconds=row_seconds,
                     bytes=int(row.get("bytes") or 0),
                     files=int(row.get("files") or 0),
+                    held=row.get("status") == "held",
                 )
             )
         elif item == "outcome" and name in COUNT_KEYS:

@@ -69,6 +69,8 @@ class MappingState:
     consecutive_failures: int = 0
     pvc_bytes: dict[str, int] = field(default_factory=dict)
     pvc_files: dict[str, int] = field(default_factory=dict)
+    pvc_held: dict[str, bool] = field(default_factory=dict)
+    """PVC → whether the latest run that synced it was held by the change guard."""
     durations: dict[str, Histogram] = field(default_factory=lambda: {stage: Histogram() for stage in STAGES})
     outcomes: dict[str, int] = field(default_factory=dict)
     last_state: str | None = None
@@ -119,6 +121,8 @@ def observe(state: MappingState, run: FinishedRun) -> bool:
         state.pvc_files[pvc.name] = state.pvc_files.get(pvc.name, 0) + pvc.files
         if pvc.succeeded and run.start is not None:
             _advance(state.pvc_last_success, pvc.name, run.start)
+        if latest:
+            state.pvc_held[pvc.name] = pvc.held
     return True
 
 

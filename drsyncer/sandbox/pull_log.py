@@ -1,4 +1,4 @@
-"""The sandbox agents' pull log: when each rsync a DR agent ran started and ended, for tests to put steps in order.
+"""The sandbox agents' pull log: when each rsync a DR agent ran started and ended, for tests to order steps.
 
 The sandbox runs ``agent/control.py`` with ``--rsync`` pointing at a small wrapper script (written here)
 that appends one line (its wall-clock start, what the rsync does and its arguments — paths and options,

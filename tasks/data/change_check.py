@@ -14,9 +14,10 @@ that sync's transfer succeeded — consumed exactly once, so it cannot wave a la
 transfer that fails keeps it for the retry.
 
 Cost: the dry run walks both file lists exactly as the real run's first phase does (one ``lstat`` per
-file on each side, the list sent over ssh; no data read) — about a no-op re-sync: ~0.5 s for 12k files
-here, so ~40 s for 1M files, after which the real run finds the inodes in the page cache. It is skipped
-when the DR copy is empty (nothing to lose; the agent answers at once).
+file on each side, the list sent over ssh; no data read) plus a control login — about a no-op re-sync:
+0.75 s for 13k files in ``benchmarks/pvc_data.py`` (plain no-op rsync 0.46 s), so tens of seconds for
+1M files, after which the real run finds the inodes in the page cache. It is skipped when the DR copy is
+empty (nothing to lose; the agent answers at once).
 """
 
 from __future__ import annotations

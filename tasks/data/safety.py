@@ -7,14 +7,15 @@ nothing to lose, and skipping the probe saves a round trip) the DR agent lists t
 (``rsync --list-only`` without recursion, through the same read-only pull key: one round trip, no tree
 walk) and looks at its own destination directory; :func:`check_empty_source` then refuses the pull when
 the source is empty and the destination is not, unless the mapping sets ``allowEmptySource``. A
-legitimately empty source with an empty destination syncs normally.
+legitimately empty source with an empty destination syncs normally. (The pull key's gate also refuses a
+source directory that is not a mount point, ``agent/volume_dir.py``; this guard still covers a mounted
+volume that is empty, e.g. a freshly re-provisioned one.)
 
 Stdlib-only: the agent's control program imports it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -53,15 +54,6 @@ def parse_list_only(lines: Iterable[str]) -> list[str]:
         if name != ".":
             names.append(name)
     return names
-
-
-def count_entries(directory: str) -> int:
-    """Number of entries directly inside ``directory`` (0 if it does not exist)."""
-    try:
-        with os.scandir(directory) as entries:
-            return sum(1 for _ in entries)
-    except FileNotFoundError:
-        return 0
 
 
 def check_empty_source(

@@ -23,14 +23,14 @@ kind: RemoteCluster
 metadata: {{name: source}}
 spec:
   kubeconfig: {{path: {source_kubeconfig}, context: source}}
-  pvcSync: {{enabled: true, ssh: {{port: 2222}}{deployment}}}
+  pvcSync: {{enabled: true, ssh: {{port: 2222, agentCIDRs: [10.10.0.0/16]}}{deployment}}}
 ---
 apiVersion: dr-syncer.io/v1alpha1
 kind: RemoteCluster
 metadata: {{name: dr}}
 spec:
   kubeconfig: {{path: {dr_kubeconfig}, context: dr}}
-  pvcSync: {{enabled: true, ssh: {{port: 2223}}}}
+  pvcSync: {{enabled: true, ssh: {{port: 2223, allowedSourceCIDRs: [10.20.0.0/16]}}}}
 ---
 apiVersion: dr-syncer.io/v1alpha1
 kind: ClusterMapping
@@ -124,6 +124,10 @@ def test_install_applies_agent_and_both_directions_keys_and_reinstall_sends_noth
     # The DR cluster pulls (prod-dr): its agents mount the pods dir read-write; the control key's pulls
     # may only reach the source cluster's agent port.
     assert "--source-port 2222" in files["authorized_keys"]
+    assert "--source-cidr=10.10.0.0/16" in files["authorized_keys"]  # source cluster's agentCIDRs
+    assert all(  # DR cluster's allowedSourceCIDRs bind every key it accepts
+        'from="10.20.0.0/16"' in line for line in files["authorized_keys"].splitlines()
+    )
     pods = next(m for m in container["volumeMounts"] if m["name"] == "pods")
     assert pods["readOnly"] is False
     managers = {entry["manager"] for entry in daemon_set["metadata"]["managedFields"]}

@@ -227,3 +227,31 @@ def test_restore_puts_a_restore_point_back_while_dr_is_parked_and_refuses_while_
     poll(lambda: tree(world.volume(world.dr, "shop")) == {"db": b"good rows\n"})
     by_name = {p["metadata"]["name"]: p for p in points(world, "shop")}
     assert snapshot_tree(world, by_name[safety]) == {"db": b"rows after a bad release\n"}  # undoable
+
+
+def test_cutover_onto_restore_points_skips_the_final_copy_of_a_corrupted_source(
+    snapshotting: DataWorld,
+) -> None:
+    from flows.dr_operations import cutover
+
+    world = snapshotting
+    restore_points(world, "volumeSnapshotClassName: csi-snap")
+    source = world.claim("vault")
+    write(source, {"db": b"good\n"})
+    world.sync()
+    write(source, {"db": b"also good, later\n"})
+    world.sync()  # takes a restore point of "good"; DR now holds "also good, later"
+    write(source, {"db": b"ENCRYPTED"})  # the disaster: never copied
+
+    with world.source_writes.product_runs():
+        state = cutover(
+            mapping="data", config=[str(world.config)], yes=True, restore_point="latest", return_state=True
+        )
+
+    report = state.result(raise_on_failure=False)
+    assert isinstance(report, dict), report
+    assert state.is_completed(), report
+    steps = {step["step"]: step for step in report["steps"]}
+    assert "final-data" not in steps
+    assert steps["restore-points"]["detail"].startswith("WARNING: final data copy SKIPPED")
+    poll(lambda: tree(world.volume(world.dr, "vault")) == {"db": b"good\n"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from drsyncer.sandbox.pull_log import read_pulls, with_logged_rsync
@@ -47,3 +48,19 @@ def test_each_run_is_logged_with_its_kind_and_arguments_and_keeps_rsyncs_output_
         ("transfer", "-a --bwlimit=1024 src/ dst/"),
     ]
     assert pulls[0].started <= pulls[1].started
+
+
+def test_each_run_logs_when_it_ended_after_rsync_exits(tmp_path: Path) -> None:
+    program = tmp_path / "slow-rsync"
+    program.write_text("#!/bin/sh\nsleep 0.3\nexit 0\n", encoding="utf-8")
+    program.chmod(0o755)
+    wrapper = Path(with_logged_rsync(["control", "--rsync", str(program)], tmp_path / "agent")[2])
+
+    subprocess.run([wrapper, "-a", "src/", "dst/"], check=True)
+
+    deadline = time.monotonic() + 10
+    while (pull := read_pulls(tmp_path)[0]).ended is None:
+        assert time.monotonic() < deadline, "the end of the run was never logged"
+        time.sleep(0.02)
+    assert pull.ended - pull.started >= 0.3
+    assert not list((tmp_path / "agent").glob(".end-*")), "the wrapper's FIFO was left behind"

@@ -77,12 +77,20 @@ def test_dr_agent_control_key_is_bound_to_the_source_port() -> None:
     secret = agent_secret(
         "dr",
         generate_host_key("dr"),
-        as_dr=[DrRole(keys=keys, source_host_key=generate_host_key("prod"), source_port=2299)],
+        as_dr=[
+            DrRole(
+                keys=keys,
+                source_host_key=generate_host_key("prod"),
+                source_port=2299,
+                source_cidrs=("10.1.0.0/16",),
+            )
+        ],
         allowed_source_cidrs=["192.168.0.0/24"],
     )
 
     text = base64.b64decode(secret["data"]["authorized_keys"]).decode()
     assert "--source-port 2299" in text
+    assert "--source-cidr=10.1.0.0/16" in text
     assert 'from="192.168.0.0/24"' in text
 
 

@@ -120,3 +120,28 @@ def test_a_completed_data_only_run_with_a_failed_pvc_counts_as_a_data_failure() 
     assert state.consecutive_failures == 1
     assert state.last_success == {"objects": 1000.0, "data": 1000.0}
     assert state.durations["objects"].count == 1  # the skipped stage is not a duration
+
+
+def test_a_pvc_held_by_the_change_guard_is_held_until_a_later_run_syncs_it() -> None:
+    state = MappingState()
+    held = RunRecord(
+        succeeded=False,
+        reason="data",
+        seconds=1.0,
+        stage_status={"objects": "succeeded", "data": "failed"},
+        pvcs=(PvcRecord("ledger", succeeded=False, seconds=1.0, bytes=0, files=0, held=True),),
+    )
+
+    observe(state, _run("a", 1000.0, record=held))
+    observe(state, _run("old", 500.0, record=_record()))  # an older run read late changes nothing
+
+    assert state.pvc_held == {"ledger": True}
+    released = RunRecord(
+        succeeded=True,
+        reason="",
+        seconds=1.0,
+        stage_status={"objects": "succeeded", "data": "succeeded"},
+        pvcs=(PvcRecord("ledger", succeeded=True, seconds=1.0, bytes=10, files=1),),
+    )
+    observe(state, _run("b", 2000.0, record=released))
+    assert state.pvc_held == {"ledger": False}

@@ -26,6 +26,7 @@ ALERTS = {
     "DrSyncerDataOlderThanObjects",
     "DrSyncerMappingPausedTooLong",
     "DrSyncerExporterCannotReadPrefect",
+    "DrSyncerPvcHeldByChangeGuard",
 }
 
 
