@@ -77,6 +77,13 @@ NAIVE_KINDS = "configmaps,secrets,services,persistentvolumeclaims,deployments"
 HELPER_LABEL = "dr-day/helper"
 CSI_DIR = "kubernetes.io~csi"
 DOCS = ROOT / "docs"
+PRODUCT = "dr-syncer"
+NAIVE = "naive baseline"
+FIRST = "first sync (stage)"
+DELTA = "scheduled sync after a ~1 % change"
+CUTOVER = "cutover RTO (command → DR ready)"
+LOSS = "data-loss window: writes after the last scheduled sync"
+FAILBACK = "failback after a ~1 % change in DR"
 
 
 # --- the namespace -----------------------------------------------------------------------------------
@@ -218,6 +225,8 @@ class LateWrites:
     pvcs: int
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)
     exits: int = 0
+    last_write: float = 0.0
+    """Wall clock of the last write (an app pod's last words, during the cutover)."""
 
     def write(self) -> None:
         """A new file and a rewritten file in every volume, and a new ConfigMap."""
@@ -237,6 +246,17 @@ class LateWrites:
                 "data": {"written": stamp},
             }
         )
+        self.last_write = time.time()
+
+    @property
+    def count(self) -> int:
+        """Writes made: files plus the ConfigMap."""
+        return len(self.files) + 1
+
+    def outcome(self, dr: FakeCluster, *, since: float) -> str:
+        """How many late writes DR holds, and the window they span from ``since`` (the last sync's start)."""
+        held = self.count - len(self.missing_in(dr))
+        return f"{held}/{self.count} writes in DR, made up to {self.last_write - since:.1f} s after it began"
 
     def last_words(self, resource: Any, obj: KubeObject) -> None:
         """The app's flush on SIGTERM: each app pod writes ``last-words.txt`` as it goes."""
@@ -250,6 +270,7 @@ class LateWrites:
         (volume(self.cluster, self.namespace, claim) / "last-words.txt").write_bytes(content)
         self.files[(claim, "last-words.txt")] = content
         self.exits += 1
+        self.last_write = time.time()
 
     def missing_in(self, dr: FakeCluster) -> list[str]:
         """The late writes DR does not hold (empty: no data loss)."""
@@ -366,36 +387,40 @@ def _parse_time(text: str) -> float:
 
 
 def product_steps(runner: CliRunner, document: dict[str, Any], *, began: float, ended: float) -> list[Step]:
-    """The operation's steps with sub-second times from its task runs in the Prefect API, framed by the
-    command's start-up and exit (``began``/``ended``: wall clock of the command)."""
-    wanted = {record["step"] for record in document["steps"]}
-    deadline = time.monotonic() + 20  # task runs reach the API as events, shortly after the command
+    """The operation's steps with sub-second times, framed by the command's start-up and exit.
+
+    Each step ends when the flow logs ``step NAME: outcome`` (the run log in the Prefect API, stamped to the
+    millisecond) and starts where the one before it ended; the first starts with the flow run (so it
+    includes opening both clusters' sessions). ``began``/``ended``: the command's wall clock.
+    """
+    run_id = document["flowRunId"]
+    wanted = [record["step"] for record in document["steps"]]
+    deadline = time.monotonic() + 20  # logs reach the API in batches, shortly after the command
     while True:
-        runs = runner.api(
-            "/task_runs/filter",
-            {"task_runs": {"flow_run_id": {"any_": [document["flowRunId"]]}}, "limit": 200},
+        logs = runner.api(
+            "/logs/filter",
+            {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC", "limit": 200},
         )
-        by_name = {run["name"]: run for run in runs if run.get("start_time") and run.get("end_time")}
-        if wanted <= set(by_name) or time.monotonic() > deadline:
+        ends: dict[str, float] = {}
+        for log in logs:
+            message = str(log["message"])
+            if message.startswith("step ") and ":" in message:
+                ends.setdefault(message[5 : message.index(":")], _parse_time(log["timestamp"]))
+        if set(wanted) <= set(ends) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    if not wanted <= set(by_name):
-        print(
-            f"steps without a task run (second-resolution times): {sorted(wanted - set(by_name))}; "
-            f"task runs: {sorted(run['name'] for run in runs)}",
-            file=sys.stderr,
-        )
-    steps: list[Step] = []
-    for record in document["steps"]:
-        run = by_name.get(record["step"])
-        if run is not None:
-            start, end = _parse_time(run["start_time"]), _parse_time(run["end_time"])
-        else:  # a step that is no task run of its own: the report's second-resolution times
-            start, end = _parse_time(record["startedAt"]), _parse_time(record["finishedAt"])
-        steps.append(Step(record["step"], start - began, end - began))
-    steps.sort(key=lambda step: step.start)
-    first, last = steps[0].start, max(step.end for step in steps)
-    return [Step("CLI start-up", 0.0, first), *steps, Step("report + exit", last, ended - began)]
+    missing = [step for step in wanted if step not in ends]
+    if missing:
+        raise RuntimeError(f"no 'step NAME:' log line in the Prefect API for {missing}")
+    runs = runner.api("/flow_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}}, "limit": 1})
+    flow_start = _parse_time(runs[0]["start_time"]) - began
+    steps = [Step("CLI start-up", 0.0, flow_start)]
+    previous = flow_start
+    for step in wanted:
+        steps.append(Step(step, previous, ends[step] - began))
+        previous = ends[step] - began
+    steps.append(Step("report + exit", previous, ended - began))
+    return steps
 
 
 def step_bytes(document: dict[str, Any], step: str) -> int:
@@ -598,7 +623,8 @@ class Results:
     """Everything the table and charts show."""
 
     parameters: dict[str, Any]
-    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    cells: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Phase → tool → what it took."""
     product_rto: list[Step] = field(default_factory=list)
     naive_rto: list[Step] = field(default_factory=list)
     moved: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -616,13 +642,14 @@ def run_product(world: World, runner: CliRunner, results: Results, *, pvcs: int)
     seconds, staged, _ = runner.run("stage", config, *mapping, "--migrate-pvc-data")
     assert staged["phase"] == "Completed", staged
     first = step_bytes(staged, "copy-data")
-    results.rows.append(("first sync (stage)", f"`drsyncer stage`: {seconds:.1f} s", ""))
+    results.cells[FIRST] = {PRODUCT: f"`drsyncer stage --migrate-pvc-data`: {seconds:.1f} s"}
 
     change_volumes(world.source, PRODUCT_NS, pvcs=pvcs, seed=100)
+    sync_began = time.time()
     seconds, synced, _ = runner.run("sync", config, *mapping)
     assert synced["phase"] == "Completed", synced
     delta = sync_bytes(synced)
-    results.rows.append(("scheduled sync after a ~1 % change", f"`drsyncer sync`: {seconds:.1f} s", ""))
+    results.cells[DELTA] = {PRODUCT: f"`drsyncer sync`: {seconds:.1f} s"}
 
     late = LateWrites(world.source, PRODUCT_NS, pvcs)
     late.write()
@@ -644,28 +671,29 @@ def run_product(world: World, runner: CliRunner, results: Results, *, pvcs: int)
             claim
         )
         assert ready(world.dr, PRODUCT_NS, claim, 1), claim
-    results.parameters["late writes (dr-syncer)"] = len(late.files) + 1
     final = step_bytes(cut, "final-data")
-    results.rows.append(
-        (
-            "cutover RTO (command → DR ready)",
-            f"`drsyncer cutover --yes`: {seconds:.1f} s",
-            f"{len(late.files) + 1}/{len(late.files) + 1} late writes in DR",
-        )
-    )
+    results.cells[CUTOVER] = {PRODUCT: f"`drsyncer cutover --yes`: {seconds:.1f} s"}
+    results.cells[LOSS] = {PRODUCT: late.outcome(world.dr, since=sync_began)}
 
     change_volumes(world.dr, PRODUCT_NS, pvcs=pvcs, seed=200)
+    began = time.time()
     seconds, back, _ = runner.run("failback", config, *mapping, "--yes")
     assert back["phase"] == "Completed", back
+    source_ready = next(
+        s.end
+        for s in product_steps(runner, back, began=began, ended=time.time())
+        if s.name == "wait-source-ready"
+    )
     for index in range(pvcs):
         claim = app_name(index)
         assert tree(volume(world.source, PRODUCT_NS, claim)) == tree(volume(world.dr, PRODUCT_NS, claim)), (
             claim
         )
     reverse = step_bytes(back, "reverse-data")
-    results.rows.append(
-        ("failback (incl. staging DR again)", f"`drsyncer failback --yes`: {seconds:.1f} s", "")
-    )
+    results.cells[FAILBACK] = {
+        PRODUCT: f"`drsyncer failback --yes`: source ready at {source_ready:.1f} s; {seconds:.1f} s in all "
+        "(it stages DR again)"
+    }
     results.moved["dr-syncer"] = {
         "first sync": first,
         "scheduled delta": delta,
@@ -684,15 +712,16 @@ def run_naive(world: World, results: Results, *, pvcs: int) -> None:
         naive.copy_objects(world.source, world.dr)
     with first_line.step("data"):
         first = naive.rsync(world.source, world.dr, FORWARD_KEYS)
-    results.rows[0] = (*results.rows[0][:2], f"naive: {first_line.total:.1f} s")
+    results.cells[FIRST][NAIVE] = f"{first_line.total:.1f} s"
 
     change_volumes(world.source, NAIVE_NS, pvcs=pvcs, seed=100)
+    sync_began = time.time()
     delta_line = Timeline()
     with delta_line.step("objects"):
         naive.copy_objects(world.source, world.dr)
     with delta_line.step("data"):
         delta = naive.rsync(world.source, world.dr, FORWARD_KEYS)
-    results.rows[1] = (*results.rows[1][:2], f"naive: {delta_line.total:.1f} s")
+    results.cells[DELTA][NAIVE] = f"{delta_line.total:.1f} s"
 
     late = LateWrites(world.source, NAIVE_NS, pvcs)
     late.write()
@@ -710,12 +739,8 @@ def run_naive(world: World, results: Results, *, pvcs: int) -> None:
         naive.copy_objects(world.source, world.dr)
     naive.start(world.dr, counts, line, "DR")
     results.naive_rto = line.steps
-    missing = late.missing_in(world.dr)
-    results.rows[2] = (
-        *results.rows[2][:2],
-        f"naive: {line.total:.1f} s; {len(late.files) + 1 - len(missing)}/{len(late.files) + 1} "
-        "late writes in DR",
-    )
+    results.cells[CUTOVER][NAIVE] = f"{line.total:.1f} s"
+    results.cells[LOSS][NAIVE] = late.outcome(world.dr, since=sync_began)
 
     change_volumes(world.dr, NAIVE_NS, pvcs=pvcs, seed=200)
     back = Timeline()
@@ -723,7 +748,7 @@ def run_naive(world: World, results: Results, *, pvcs: int) -> None:
     with back.step("data back"):
         reverse = naive.rsync(world.dr, world.source, REVERSE_KEYS)
     naive.start(world.source, counts, back, "source")
-    results.rows[3] = (*results.rows[3][:2], f"naive: {back.total:.1f} s (no DR re-stage)")
+    results.cells[FAILBACK][NAIVE] = f"source ready at {back.total:.1f} s (no DR re-stage)"
     results.moved["naive rsync"] = {
         "first sync": first,
         "scheduled delta": delta,
@@ -735,12 +760,37 @@ def run_naive(world: World, results: Results, *, pvcs: int) -> None:
 # --- charts and docs ---------------------------------------------------------------------------------
 
 
+STEP_COLORS = {
+    "command overhead": "#9A9A9A",
+    "waiting for pods": "#55A868",
+    "copying data": "#DD8452",
+    "other steps": "#4C72B0",
+}
+
+
+def step_category(name: str) -> str:
+    """The chart colour group of a step, by its name."""
+    if name in ("CLI start-up", "report + exit"):
+        return "command overhead"
+    if name.startswith("wait"):
+        return "waiting for pods"
+    if "data" in name:
+        return "copying data"
+    return "other steps"
+
+
+def size_text(count: int) -> str:
+    """``count`` bytes in MiB, or KiB below one MiB."""
+    return f"{count / MIB:.1f} MiB" if count >= MIB else f"{count / 1024:.0f} KiB"
+
+
 def rto_chart(results: Results, path: Path) -> None:
     """Cutover RTO as a timeline of steps, dr-syncer above the naive runbook, same time axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     runs = [
         ("dr-syncer: drsyncer cutover --yes", results.product_rto),
@@ -753,7 +803,8 @@ def rto_chart(results: Results, path: Path) -> None:
     limit = max(max((s.end for s in steps), default=0) for _, steps in runs)
     for axis, (title, steps) in zip(axes, runs, strict=True):
         names = [s.name for s in steps]
-        axis.barh(names, [s.seconds for s in steps], left=[s.start for s in steps], color="#4C72B0")
+        colors = [STEP_COLORS[step_category(s.name)] for s in steps]
+        axis.barh(names, [s.seconds for s in steps], left=[s.start for s in steps], color=colors)
         for position, step in enumerate(steps):
             axis.text(step.end + limit * 0.01, position, f"{step.seconds:.2f} s", va="center", fontsize=8)
         axis.invert_yaxis()
@@ -762,6 +813,8 @@ def rto_chart(results: Results, path: Path) -> None:
         axis.tick_params(axis="y", labelsize=8)
         axis.grid(axis="x", alpha=0.3)
     axes[-1].set_xlim(0, limit * 1.15)
+    handles = [Patch(color=color, label=label) for label, color in STEP_COLORS.items()]
+    axes[0].legend(handles=handles, loc="lower right", fontsize=8)
     axes[-1].set_xlabel("seconds from the command")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -785,21 +838,22 @@ def bytes_chart(results: Results, path: Path) -> None:
         for bar, phase in zip(bars, phases, strict=True):
             share = results.moved[tool][phase] / results.volume_bytes * 100
             axis.annotate(
-                f"{bar.get_height():.1f} MiB\n{share:.1f} %",
+                f"{size_text(results.moved[tool][phase])}\n{share:.2f} %",
                 (bar.get_x() + width / 2, bar.get_height()),
                 ha="center",
                 va="bottom",
                 fontsize=7,
             )
     axis.set_xticks(range(len(phases)), phases)
-    axis.set_yscale("symlog", linthresh=1)
+    axis.set_yscale("log")
     axis.set_ylabel("MiB received (log scale)")
     axis.set_title(
         f"Bytes moved per phase (volume: {results.volume_bytes / MIB:.0f} MiB in "
         f"{results.parameters['PVCs (K)']} PVCs; % = share of the volume)",
         fontsize=10,
     )
-    axis.set_ylim(0, max(max(v.values()) for v in results.moved.values()) / MIB * 4)
+    smallest = min(max(min(v.values()), 1) for v in results.moved.values()) / MIB
+    axis.set_ylim(smallest / 4, max(max(v.values()) for v in results.moved.values()) / MIB * 5)
     axis.legend()
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
@@ -829,9 +883,12 @@ def markdown(results: Results) -> str:
         "",
         "### Results",
         "",
-        "| phase | dr-syncer | naive baseline |",
+        f"| phase | {PRODUCT} | {NAIVE} |",
         "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in results.rows],
+        *[
+            f"| {phase} | {cells.get(PRODUCT, '')} | {cells.get(NAIVE, '')} |"
+            for phase, cells in results.cells.items()
+        ],
         "",
         "Bytes received by the pulling side (rsync `--stats`), as a share of the volume:",
         "",

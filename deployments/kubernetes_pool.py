@@ -9,8 +9,9 @@ a dr-syncer flow-run pod needs:
 
 - the configuration mounted read-only from a ConfigMap (``config_map``) at ``config_path``, where the
   deployments' parameters say it is (``drsyncer deploy --config-path``);
-- the controller's SSH keys (control key and known_hosts per key set) mounted read-only from a Secret
-  (``keys_secret``) at ``DRSYNCER_KEY_DIR``, never passed as variables;
+- the controller's SSH keys of one key set (``control-key`` and ``known_hosts`` of ClusterMapping
+  ``key_set``) mounted read-only from a Secret (``keys_secret``) at ``DRSYNCER_KEY_DIR/<key_set>``, where
+  dr-syncer looks for them; never passed as variables (more ClusterMappings: add a mount per key set);
 - a non-root pod (``runAsNonRoot``, uid 10001 as in ``deployments/docker/Dockerfile``), no privilege
   escalation, a read-only service account token as Kubernetes mounts it;
 - ``backoffLimit: 0``: prefect-kubernetes then sets ``PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule``,
@@ -42,6 +43,7 @@ def _variables(
     env: dict[str, str],
     config_map: str,
     keys_secret: str,
+    key_set: str,
 ) -> dict[str, Any]:
     def string(default: str | None, description: str) -> dict[str, Any]:
         return {"type": "string", "default": default, "description": description}
@@ -65,7 +67,10 @@ def _variables(
                 service_account, "Service account of the flow-run pods (reads kubeconfig Secrets if used)."
             ),
             "config_map": string(config_map, "ConfigMap holding the dr-syncer configuration files."),
-            "keys_secret": string(keys_secret, "Secret holding the controller's SSH keys (drsyncer keys)."),
+            "keys_secret": string(keys_secret, "Secret with the key set's control-key and known_hosts."),
+            "key_set": string(
+                key_set, "ClusterMapping whose keys the Secret holds (drsyncer keys generate)."
+            ),
             "finished_job_ttl": {
                 "type": "integer",
                 "default": 3600,
@@ -111,7 +116,11 @@ def _job_manifest(*, config_path: str) -> dict[str, Any]:
                             },
                             "volumeMounts": [
                                 {"name": "config", "mountPath": config_path, "readOnly": True},
-                                {"name": "keys", "mountPath": KEY_DIR, "readOnly": True},
+                                {
+                                    "name": "keys",
+                                    "mountPath": f"{KEY_DIR}/{{{{ key_set }}}}",
+                                    "readOnly": True,
+                                },
                             ],
                         }
                     ],
@@ -134,6 +143,7 @@ def kubernetes_job_template(
     config_map: str = "dr-syncer-config",
     config_path: str = "/etc/drsyncer",
     keys_secret: str = KEYS_SECRET,
+    key_set: str = "source-to-dr",
 ) -> dict[str, Any]:
     """The work pool's base job template (``job_configuration`` + ``variables``), as JSON data.
 
@@ -144,7 +154,8 @@ def kubernetes_job_template(
         env: Extra environment of every flow run (no secrets).
         config_map: ConfigMap with the configuration files, mounted at ``config_path``.
         config_path: Where the flow-run pods read the configuration (``drsyncer deploy --config-path``).
-        keys_secret: Secret with the controller's key files, mounted at :data:`KEY_DIR`.
+        keys_secret: Secret with the key set's files, mounted at ``KEY_DIR/<key_set>``.
+        key_set: The ClusterMapping whose keys the Secret holds.
     """
     environment = {"PREFECT_TASKS_DEFAULT_NO_CACHE": "true", "DRSYNCER_KEY_DIR": KEY_DIR, **(env or {})}
     return {
@@ -168,6 +179,7 @@ def kubernetes_job_template(
                 env=environment,
                 config_map=config_map,
                 keys_secret=keys_secret,
+                key_set=key_set,
             )
         ),
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the tests need when missing and we are root: openssh-server and rsync
-# (data tier), iproute2 (`ip netns`, netns tier), chromium (browser tier), prometheus (promtool).
+# (data tier), iproute2 (`ip netns`, netns tier), chromium (browser tier), prometheus (promtool),
+# postgresql (scale tier: a PostgreSQL-backed Prefect server).
 # kubectl (sandbox/kubectl tests) is not in Debian's archive: it is checked, never installed.
 # With --strict (CI), anything still missing is an error naming the fix; without it, a warning (the
 # tier that needs it skips, saying why).
@@ -15,6 +16,7 @@ missing_packages() {
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } || missing+=(chromium)
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
     echo "${missing[@]}"
 }
 

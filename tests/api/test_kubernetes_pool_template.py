@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
 from drsyncer.sandbox import FakeCluster
@@ -32,7 +31,7 @@ def _render(template: dict[str, Any], *, command: str) -> dict[str, Any]:
 
 
 def test_the_rendered_job_template_runs_dr_syncer_non_root_with_config_and_keys_mounted(
-    dr_cluster: FakeCluster, dr_api: client.ApiClient
+    dr_cluster: FakeCluster, dr_dynamic: DynamicClient
 ) -> None:
     result = subprocess.run(
         [
@@ -78,7 +77,7 @@ def test_the_rendered_job_template_runs_dr_syncer_non_root_with_config_and_keys_
     assert volumes["config"]["configMap"]["name"] == "dr-syncer-config"
     assert volumes["keys"]["secret"]["secretName"] == "dr-syncer-controller-keys"
     env = configuration["env"]
-    assert env["DRSYNCER_KEY_DIR"] == mounts["keys"]["mountPath"]
+    assert mounts["keys"]["mountPath"] == f"{env['DRSYNCER_KEY_DIR']}/source-to-dr"
     assert (env["PREFECT_TASKS_DEFAULT_NO_CACHE"], env["DRSYNCER_LOG_LEVEL"]) == ("true", "INFO")
 
     # As the worker does: env as a list, args split; then the real client sends it (dry run).
@@ -88,7 +87,7 @@ def test_the_rendered_job_template_runs_dr_syncer_non_root_with_config_and_keys_
     dr_cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dr-syncer"}})
     # prefect-kubernetes requires parallelism/completions under the pod spec (its base manifest check), where
     # the API server ignores them; the typed client refuses them, so send it as the worker does: as JSON.
-    jobs = DynamicClient(dr_api).resources.get(api_version="batch/v1", kind="Job")
+    jobs = dr_dynamic.resources.get(api_version="batch/v1", kind="Job")
     created = jobs.create(body=job, namespace="dr-syncer", query_params=[("dryRun", "All")])
     assert created.spec.template.spec.containers[0].volumeMounts[0].mountPath == "/etc/drsyncer"
     assert dr_cluster.objects("batch/v1", "Job", "dr-syncer") == []

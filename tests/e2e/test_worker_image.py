@@ -43,7 +43,7 @@ def _lock() -> dict[str, str]:
 
 
 def test_the_lock_pins_exactly_the_distributions_ci_tests() -> None:
-    installed = {
+    installed: dict[str, str] = {
         canonicalize_name(dist.metadata["Name"]): dist.version
         for dist in distributions()
         if canonicalize_name(dist.metadata["Name"]) not in NOT_LOCKED

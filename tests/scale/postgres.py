@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the scale tier: Debian's ``postgresql`` 15, its own cluster in a temp dir.
+"""A throwaway PostgreSQL server for the scale tier: Debian's ``postgresql``, its own cluster in a temp dir.
 
 ``initdb`` and ``postgres`` run as the ``postgres`` user when we are root (PostgreSQL refuses to run as
 root), on a free loopback port, with the unix socket in the temp dir; the ``prefect`` role logs in over
@@ -23,7 +23,8 @@ from pathlib import Path
 
 from drsyncer.sandbox.agents import free_port
 
-BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+BIN_DIR = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin"))
+"""The newest installed PostgreSQL's programs (Debian 12: 15)."""
 DATABASE = "prefect"
 ROLE = "prefect"
 
@@ -31,7 +32,7 @@ ROLE = "prefect"
 def available() -> str | None:
     """Why PostgreSQL cannot run here (``None`` when it can)."""
     if not (BIN_DIR / "postgres").exists():
-        return "PostgreSQL 15 is missing: apt-get install -y postgresql (scripts/ensure-system-packages.sh)"
+        return "PostgreSQL is missing: apt-get install -y postgresql (or scripts/ensure-system-packages.sh)"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -61,13 +62,25 @@ class Postgres:
     def query(self, sql: str) -> str:
         """One SQL statement's single value, through ``psql`` on the unix socket."""
         result = subprocess.run(
-            [str(BIN_DIR / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", ROLE]
-            + ["-d", DATABASE, "-XAtc", sql],
+            [
+                str(BIN_DIR / "psql"),
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                ROLE,
+                "-d",
+                DATABASE,
+                "-XAtc",
+                sql,
+            ],
             capture_output=True,
             text=True,
             check=True,
             timeout=60,
-            **_as_postgres(),
+            user=RUN_AS,
+            group=RUN_AS,
         )
         return result.stdout.strip()
 
@@ -76,9 +89,8 @@ class Postgres:
         return int(self.query(f"SELECT pg_database_size('{DATABASE}')"))
 
 
-def _as_postgres() -> dict[str, str]:
-    """``subprocess`` arguments that run a PostgreSQL program as ``postgres`` when we are root."""
-    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+RUN_AS = "postgres" if os.geteuid() == 0 else None
+"""``subprocess`` ``user``/``group``: PostgreSQL's programs run as ``postgres`` when we are root."""
 
 
 @contextmanager
@@ -105,24 +117,42 @@ def running_postgres(*, max_connections: int = 100) -> Iterator[Postgres]:
                 ROLE,
                 "--pwfile",
                 str(password_file),
-            ]
-            + ["--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"],
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
             capture_output=True,
             check=True,
             timeout=120,
-            **_as_postgres(),
+            user=RUN_AS,
+            group=RUN_AS,
         )
         password_file.unlink()
         port = free_port()
         log = directory / "postgres.log"
         with log.open("wb") as log_file:
             process = subprocess.Popen(
-                [str(BIN_DIR / "postgres"), "-D", str(directory / "data"), "-p", str(port)]
-                + ["-k", str(directory / "socket"), "-c", "listen_addresses=127.0.0.1"]
-                + ["-c", f"max_connections={max_connections}", "-c", "fsync=off"],
+                [
+                    str(BIN_DIR / "postgres"),
+                    "-D",
+                    str(directory / "data"),
+                    "-p",
+                    str(port),
+                    "-k",
+                    str(directory / "socket"),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    f"max_connections={max_connections}",
+                    "-c",
+                    "fsync=off",
+                ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                **_as_postgres(),
+                user=RUN_AS,
+                group=RUN_AS,
             )
         server = Postgres(directory=directory, port=port, password=password, log=log)
         deadline = time.monotonic() + 60
@@ -142,7 +172,8 @@ def running_postgres(*, max_connections: int = 100) -> Iterator[Postgres]:
             capture_output=True,
             check=True,
             timeout=60,
-            **_as_postgres(),
+            user=RUN_AS,
+            group=RUN_AS,
         )
         yield server
     finally:

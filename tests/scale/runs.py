@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def overlaps(runs: Sequence[Run]) -> list[tuple[str, str]]:
     """Pairs of runs (by id) whose start..end intervals overlap."""
     timed = sorted((run for run in runs if run.start is not None), key=lambda run: run.start or datetime.min)
     found = []
-    for earlier, later in zip(timed, timed[1:], strict=False):
+    for earlier, later in itertools.pairwise(timed):
         if earlier.end is None or (later.start is not None and later.start < earlier.end):
             found.append((earlier.id, later.id))
     return found

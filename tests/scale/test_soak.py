@@ -27,6 +27,8 @@ from tests.scale.world import CLUSTER_MAPPING, seed_claims, seed_objects
 
 DRSYNCER = str(Path(PREFECT).with_name("drsyncer"))
 SCHEDULED = [f"soak-{n:02d}" for n in range(1, 18)]
+WITH_DATA = SCHEDULED[:6]
+"""Scheduled mappings that also copy a claim (enough to contend for the DR cluster's rsync slots)."""
 TICKS = 3
 BIG_OBJECTS = 5000
 BIG_CLAIMS = int(os.environ.get("DRSYNCER_SCALE_BIG_CLAIMS", "40"))
@@ -46,9 +48,9 @@ def _mapping(name: str, namespace: str, *, mode: str, extra: str = "") -> str:
 def _config(stack: ScaleStack) -> Path:
     with_data = "  pvcConfig: {syncData: true}\n"
     documents = [stack.world.clusters_yaml()]
-    documents += [
-        _mapping(n, n, mode="Scheduled", extra=f'  schedule: "* * * * *"\n{with_data}') for n in SCHEDULED
-    ]
+    for name in SCHEDULED:
+        data = with_data if name in WITH_DATA else ""
+        documents.append(_mapping(name, name, mode="Scheduled", extra=f'  schedule: "* * * * *"\n{data}'))
     documents.append(
         _mapping("soak-live", "soak-live", mode="Continuous", extra="  resourceTypes: [configmaps]\n")
     )
@@ -92,6 +94,7 @@ def soak(scale_stack: ScaleStack) -> SoakResult:
     world = stack.world
     for namespace in SCHEDULED:
         seed_objects(world.source, namespace, count=6)
+    for namespace in WITH_DATA:
         seed_claims(world.source, namespace, count=1)
     for namespace in ("soak-live", "soak-manual", "soak-paused"):
         seed_objects(world.source, namespace, count=6)
@@ -135,7 +138,7 @@ def soak(scale_stack: ScaleStack) -> SoakResult:
 
     wait_until(
         window_runs_finished,
-        timeout=(ticks[-1] - datetime.now(UTC)).total_seconds() + 240,
+        timeout=(ticks[-1] - datetime.now(UTC)).total_seconds() + 420,
         what="the soak's runs finishing",
         interval=2,
     )
