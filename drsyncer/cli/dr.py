@@ -84,11 +84,18 @@ def _dry_run(operation: str, key: str, *, data: bool, yes: bool, force: bool, co
     stdout.print(table)
 
 
+def _use_prefect_api() -> None:
+    """Point Prefect at its API (the local server unless one is configured) before ``flows`` is imported:
+    Prefect reads its settings once, when it is imported, so a later ``PREFECT_API_URL`` is ignored and
+    the run would go to a temporary server of its own."""
+    with user_errors():
+        apply_prefect_defaults()
+
+
 def _run(flow_call: Any, output: OutputFormat) -> None:
     from drsyncer.quiet_prefect import prefect_logs_to_stderr
 
-    with user_errors():
-        apply_prefect_defaults()
+    _use_prefect_api()
     with prefect_logs_to_stderr():
         state = flow_call()
     document = state.result(raise_on_failure=False) if state is not None else None
@@ -103,6 +110,7 @@ def _run(flow_call: Any, output: OutputFormat) -> None:
 
 
 def _resume(run_id: str, output: OutputFormat) -> None:
+    _use_prefect_api()
     from flows.dr_operations import retry_run
 
     with user_errors():
@@ -122,6 +130,7 @@ def stage(
     if dry_run:
         _dry_run("stage", key, data=migrate_pvc_data, yes=True, force=True)
         return
+    _use_prefect_api()
     from flows.dr_operations import stage as stage_flow
 
     paths = [str(path) for path in config_paths(config)]
@@ -155,12 +164,14 @@ def cutover(
         stop_seconds = _seconds(stop_timeout, "--stop-timeout")
         ready_seconds = _seconds(ready_timeout, "--ready-timeout")
         if restore_point:
+            _use_prefect_api()  # the module below imports prefect
             from tasks.dr.restore_point_step import parse_before
 
             parse_before(restore_point)  # a bad TIME is exit 2 before anything runs
     if dry_run:
         _dry_run("cutover", key, data=migrate_pvc_data, yes=yes, force=force)
         return
+    _use_prefect_api()
     from flows.dr_operations import cutover as cutover_flow
 
     paths = [str(path) for path in config_paths(config)]
@@ -206,6 +217,7 @@ def failback(
     if dry_run:
         _dry_run("failback", key, data=migrate_pvc_data, yes=yes, force=True, copy_back=not no_copy_back)
         return
+    _use_prefect_api()
     from flows.dr_operations import failback as failback_flow
 
     paths = [str(path) for path in config_paths(config)]
@@ -231,6 +243,7 @@ def resume(
     comment: str = typer.Option("", "--comment", help="Why (recorded in the report)."),
 ) -> None:
     """Answer a cutover or failback waiting for approval (approve, or --reject)."""
+    _use_prefect_api()
     from flows.dr_operations import answer_approval
 
     with user_errors():

@@ -1,10 +1,11 @@
 """dr-syncer's local Prefect server as users meet it: real ``drsyncer`` processes, no PREFECT_API_URL.
 
 One server (its own temporary data directory, a free port) is shared by the module, in file order: two
-concurrent first commands start it, later commands reuse it, a sync's run is kept, a crash is detected
-and repaired with the history intact, and a server with a short idle timeout stops by itself. Each real
-server start costs 10-30 s on 2 cores, so there are three. Refusals (taken port, newer database, start-up
-timeout) need no healthy server. Nothing here touches the user's own local server or data directory.
+concurrent first commands start it, later commands reuse it, a sync's run and a stage's are kept, a
+crash is detected and repaired with the history intact, and a server with a short idle timeout stops by
+itself. Each real server start costs 10-30 s on 2 cores, so there are three. Refusals (taken port,
+newer database, start-up timeout) need no healthy server. Nothing here touches the user's own local
+server or data directory.
 """
 
 from __future__ import annotations
@@ -198,6 +199,28 @@ def test_a_sync_without_prefect_api_url_runs_on_the_local_server_and_its_run_is_
     ]
     assert artifact_keys, "the run's report is published"
     assert len(artifact_keys) == len(set(artifact_keys)), f"each artifact built once: {artifact_keys}"
+
+
+def test_a_dr_command_without_prefect_api_url_runs_on_the_local_server_too(
+    local_server: LocalServer,
+    world: SyncWorld,  # noqa: F811  (the fixture imported above)
+) -> None:
+    """``stage``/``cutover``/``failback`` import the flows (and so Prefect) before they run: the local
+    server must be chosen first, or Prefect runs the operation on a temporary server of its own (and
+    times out starting it on a busy machine; found by ``benchmarks/dr_day.py``)."""
+    pid = local_server.state()["pid"]
+    world.seed(make_configmap("staged", server_fields=False))
+    world.configure()
+
+    result = local_server.run("stage", str(world.config_path), "--mapping", MAPPING, "--output", "json")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["phase"] == "Completed"
+    assert "temporary server" not in result.stderr, result.stderr[-3000:]
+    assert local_server.server_pids() == [pid], "the command reused the server and left it running"
+    kept = local_server.api("/flow_runs/filter", {"flow_runs": {"id": {"any_": [report["flowRunId"]]}}})
+    assert [run["id"] for run in kept] == [report["flowRunId"]], "the stage run is kept on the local server"
 
 
 def test_a_server_killed_mid_run_fails_the_run_clearly_and_the_next_command_replaces_it(

@@ -26,6 +26,9 @@ from tests.scale.runs import PrefectApi, Run, max_concurrent, overlaps, wait_unt
 from tests.scale.world import CLUSTER_MAPPING, seed_claims, seed_objects
 
 DRSYNCER = str(Path(PREFECT).with_name("drsyncer"))
+pytestmark = pytest.mark.timeout(1800)
+"""The soak (three one-minute ticks and their backlog, the big namespace twice) outlasts the 600 s default."""
+
 SCHEDULED = [f"soak-{n:02d}" for n in range(1, 18)]
 WITH_DATA = SCHEDULED[:6]
 """Scheduled mappings that also copy a claim (enough to contend for the DR cluster's rsync slots)."""
@@ -126,9 +129,24 @@ def soak(scale_stack: ScaleStack) -> SoakResult:
     ticks = [first_tick + timedelta(minutes=n) for n in range(TICKS)]
     scheduled_ids = [registered[f"namespace-sync/{name}"] for name in SCHEDULED]
 
+    # Once every mapping's run of the last tick has been picked up by a worker (a run still plain
+    # "Scheduled" or "Late" would be deleted by pausing), pause the schedules so that later ticks do not
+    # compete with the window's backlog.
+    def last_tick_picked_up() -> bool:
+        runs = [run for run in api.runs(scheduled_ids) if run.expected_start == ticks[-1]]
+        return len(runs) == len(scheduled_ids) and all(
+            run.state_name not in ("Scheduled", "Late") for run in runs
+        )
+
+    wait_until(
+        last_tick_picked_up,
+        timeout=(ticks[-1] - datetime.now(UTC)).total_seconds() + 300,
+        what="every mapping's run of the last tick being picked up",
+    )
+    for deployment_id in scheduled_ids:
+        api.set_paused(deployment_id, paused=True)
+
     def window_runs_finished() -> bool:
-        if datetime.now(UTC) < ticks[-1]:
-            return False
         runs = api.runs([*scheduled_ids, manual, big])
         return all(
             run.state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
@@ -138,19 +156,17 @@ def soak(scale_stack: ScaleStack) -> SoakResult:
 
     wait_until(
         window_runs_finished,
-        timeout=(ticks[-1] - datetime.now(UTC)).total_seconds() + 420,
+        timeout=600,
         what="the soak's runs finishing",
         interval=2,
     )
     soak_seconds = time.monotonic() - started
-    for deployment_id in scheduled_ids:
-        api.set_paused(deployment_id, paused=True)
 
     world.dr.audit.clear()
     big_runs.append(api.trigger(big))
     wait_until(
         lambda: api.run(big_runs[-1]).state in ("COMPLETED", "FAILED", "CRASHED"),
-        timeout=300,
+        timeout=600,
         what="the big namespace's no-op re-sync",
         interval=1,
     )
