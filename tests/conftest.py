@@ -44,3 +44,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if tier in _TIERS:
             item.add_marker(getattr(pytest.mark, "api" if tier == "sandbox" else tier))
+    _deselect_opt_in_tiers(config, items)
+
+
+_OPT_IN_TIERS = {"scale"}
+"""Tiers that run only when ``-m`` names them (``./scripts/test.sh -m scale``): the scale soak takes far
+longer than CI's budget on a 2-core box and does not pass yet (issue 14)."""
+
+
+def _deselect_opt_in_tiers(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out opt-in tiers unless the ``-m`` expression names them."""
+    expression = config.option.markexpr or ""
+    wanted = {tier for tier in _OPT_IN_TIERS if tier in expression}
+    dropped = [item for item in items if any(item.get_closest_marker(t) for t in _OPT_IN_TIERS - wanted)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in set(dropped)]

@@ -54,7 +54,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def prefect_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectUi]:
     """``prefect server start`` with the UI, on a free port; yields where it is; stopped by PID."""
     home = tmp_path_factory.mktemp("prefect-ui-home")
@@ -99,7 +99,7 @@ def prefect_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectUi]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     """One headless Chromium page for the session."""
     with chromium(tmp_path_factory.mktemp("chromium") / "profile") as page:
