@@ -340,7 +340,9 @@ def test_sample_verification_detects_a_corrupted_dr_file(data_sandbox: DataSandb
 def test_two_pulls_into_one_destination_never_run_at_once(data_sandbox: DataSandbox) -> None:
     source = data_sandbox.volume("prod-1")
     destination = data_sandbox.volume("dr-1")
-    (source.path / "slow.bin").write_bytes(random.Random(3).randbytes(1024 * 1024))
+    # 4 MiB at 512 KiB/s holds the first pull for ~8 s: room for the second pull's control connection
+    # even on a loaded 2-core runner (1 MiB was not always enough).
+    (source.path / "slow.bin").write_bytes(random.Random(3).randbytes(4 * 1024 * 1024))
     spec = _spec(source, destination, options=RsyncOptions(bandwidth_limit_kbps=512))
     started = threading.Event()
     first: list[object] = []
