@@ -165,7 +165,11 @@ def continuous_sync(
     loop = ContinuousSync(
         watchers=watchers,
         syncer=ObjectSyncer.for_mapping(
-            effective, destination=session.destination, destination_discovery=session.destination_discovery
+            effective,
+            destination=session.destination,
+            destination_discovery=session.destination_discovery,
+            source=session.source,
+            resources=list(session.resources),
         ),
         full_sync=full_sync,
         settings=ContinuousSettings(

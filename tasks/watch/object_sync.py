@@ -4,26 +4,34 @@ The same rules as a full sync, applied to one object: the filter (a filtered-out
 the transformation rules, the planner against the live DR copy (one GET) and the applier. A deleted (or
 no longer selected) source object prunes its DR copy only when dr-syncer manages it and ``prune`` is on
 (PVCs only with ``pvcConfig.prunePVCs``), exactly as the full sync's plan would. An unchanged object sends
-no write.
+no write. A claim whose storage class DR does not have fails alone, as in a full sync's plan, and the
+``default`` ServiceAccount keeps only the ``imagePullSecrets`` that name Secrets the mapping copies (one list
+of the source's Secrets per ServiceAccount event, filtered as a full sync filters them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.kube.client import KubeClient
-from drsyncer.kube.discovery import Discovery
+from drsyncer.kube.discovery import ApiResource, Discovery
 from drsyncer.objects import KubeObject
 from drsyncer.report import ObjectOutcome
 from tasks.apply.applier import ApplyContext, apply_entry
-from tasks.filter.rules import FilterContext, skip_reason
-from tasks.mapping_contexts import filter_context, transform_context
+from tasks.discover.listing import list_namespace
+from tasks.discover.storage_classes import storage_class_names
+from tasks.filter.rules import FilterContext, filter_objects, skip_reason
+from tasks.mapping_contexts import filter_context, label_selector_query, transform_context
+from tasks.plan.claim_checks import check_storage_classes
 from tasks.plan.planner import PVC, PlanEntry, plan_object
 from tasks.transform.context import TransformContext
 from tasks.transform.pvcs import reconcile_pvc_with_live
 from tasks.transform.runner import transform_object
 from tasks.watch.events import WatchEvent
+
+SECRETS = "secrets"
+SERVICE_ACCOUNTS = "serviceaccounts"
 
 
 @dataclass
@@ -36,12 +44,27 @@ class ObjectSyncer:
     filtering: FilterContext
     transforming: TransformContext
     apply_context: ApplyContext
+    source: KubeClient | None = None
+    """The source cluster, to learn which Secrets the mapping copies (None: not known, keep them all)."""
+    secrets: ApiResource | None = None
+    """The source's Secrets resource when the mapping syncs Secrets (None: it copies no Secret)."""
 
     @classmethod
     def for_mapping(
-        cls, mapping: EffectiveMapping, *, destination: KubeClient, destination_discovery: Discovery
+        cls,
+        mapping: EffectiveMapping,
+        *,
+        destination: KubeClient,
+        destination_discovery: Discovery,
+        source: KubeClient | None = None,
+        resources: list[ApiResource] | None = None,
     ) -> ObjectSyncer:
-        """Contexts built from ``mapping`` the same way the full sync builds them."""
+        """Contexts built from ``mapping`` the same way the full sync builds them.
+
+        ``source`` and ``resources`` (the kinds in scope) let ServiceAccount events know which Secrets
+        are copied; without them a ServiceAccount keeps every ``imagePullSecrets`` entry.
+        """
+        secrets = next((r for r in resources or [] if r.plural == SECRETS and r.group == ""), None)
         return cls(
             mapping=mapping,
             destination=destination,
@@ -54,13 +77,31 @@ class ObjectSyncer:
                 namespace=mapping.destination_namespace,
                 immutable=mapping.immutable_resource_config,
             ),
+            source=source,
+            secrets=secrets,
         )
 
     def desired(self, event: WatchEvent) -> KubeObject | None:
         """The DR form of the event's object, or None when it is gone or filtered out."""
         if event.type == "DELETED" or skip_reason(event.obj, self.filtering) is not None:
             return None
-        return transform_object(event.obj, self.transforming).obj
+        transforming = self.transforming
+        if event.resource.plural == SERVICE_ACCOUNTS and event.resource.group == "":
+            transforming = replace(transforming, synced_secrets=self._synced_secrets())
+        return transform_object(event.obj, transforming).obj
+
+    def _synced_secrets(self) -> frozenset[str] | None:
+        """Names of the source Secrets this mapping copies, as a full sync's filter decides them."""
+        if self.source is None:
+            return None
+        if self.secrets is None:
+            return frozenset()
+        selector = label_selector_query(self.mapping)
+        listed = list_namespace(
+            self.source, self.secrets, self.mapping.source_namespace, label_selector=selector
+        )
+        kept = filter_objects(listed, self.filtering).kept
+        return frozenset(str((obj.get("metadata") or {}).get("name", "")) for obj in kept)
 
     def plan(self, event: WatchEvent) -> PlanEntry | None:
         """The plan entry for the event's object (None when there is nothing on either side)."""
@@ -89,7 +130,14 @@ class ObjectSyncer:
             and not self.mapping.pvc_config.prune_pvcs
         ):
             return PlanEntry(PVC, event.name, "skip", [], "PVCs are pruned only with pvcConfig.prunePVCs")
-        return plan_object(desired, live, prune=self.mapping.prune)
+        entry = plan_object(desired, live, prune=self.mapping.prune)
+        if entry.kind != PVC:
+            return entry
+        classes = storage_class_names(self.destination, [event.resource])
+        if classes is None:
+            return entry
+        cluster = self.mapping.destination.name
+        return check_storage_classes([entry], storage_classes=classes, cluster=cluster)[0]
 
     def sync(self, event: WatchEvent) -> ObjectOutcome | None:
         """Plan and apply the event's object; None when there was nothing to do on either side."""

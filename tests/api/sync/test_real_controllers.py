@@ -16,6 +16,8 @@ from drsyncer.sandbox.api import WriteOptions
 from flows.namespace_sync import claims_to_copy
 from tasks.dr.parking import park_side, unpark_side
 from tasks.dr.workloads import Side, start_side
+from tasks.watch.events import WatchEvent
+from tasks.watch.object_sync import ObjectSyncer
 from tests.api.sync.conftest import SyncWorld, outcome_of
 from tests.factories import make_configmap, make_deployment, make_statefulset
 
@@ -477,6 +479,69 @@ def test_block_claim_stays_block_and_a_missing_storage_class_fails_that_claim_al
     assert (
         sync_world.dr_object("v1", "PersistentVolumeClaim", "fast")["spec"]["storageClassName"] == "standard"
     )
+
+
+def test_continuous_mode_fails_a_claim_whose_storage_class_dr_lacks(sync_world: SyncWorld) -> None:
+    """Continuous mode syncs one object per watch event; the claim check of a full sync applies there too."""
+    sync_world.seed(_claim("ok"))
+    sync_world.sync()
+    sync_world.seed(_claim("fast", storage_class="gp3"))
+    session = sync_world.open()
+    try:
+        syncer = ObjectSyncer.for_mapping(
+            session.mapping,
+            destination=session.destination,
+            destination_discovery=session.destination_discovery,
+        )
+        claims = session.destination_discovery.find("persistentvolumeclaims", "")
+        assert claims is not None
+        fast = sync_world.source_object("v1", "PersistentVolumeClaim", "fast")
+        outcome = syncer.sync(WatchEvent("ADDED", claims, "fast", fast))
+    finally:
+        session.close()
+
+    assert outcome is not None
+    assert outcome.status == "failed"
+    assert outcome.error == "storage class gp3 does not exist in cluster dr; add a storageClassMappings entry"
+    assert sync_world.dr_get("v1", "PersistentVolumeClaim", "fast") is None
+
+
+def test_continuous_mode_default_account_keeps_only_pull_secrets_the_mapping_copies(
+    sync_world: SyncWorld,
+) -> None:
+    """A watch event on the ``default`` ServiceAccount drops pull secrets the mapping does not copy."""
+    sync_world.seed(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "regcred"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": "e30="},
+        }
+    )
+    sync_world.sync()
+    default = copy.deepcopy(sync_world.source_object("v1", "ServiceAccount", "default"))
+    default["imagePullSecrets"] = [{"name": "regcred"}, {"name": "only-in-source-registry"}]
+    changed = sync_world.replace_source(default)
+    session = sync_world.open()
+    try:
+        syncer = ObjectSyncer.for_mapping(
+            session.mapping,
+            destination=session.destination,
+            destination_discovery=session.destination_discovery,
+            source=session.source,
+            resources=list(session.resources),
+        )
+        accounts = session.destination_discovery.find("serviceaccounts", "")
+        assert accounts is not None
+        outcome = syncer.sync(WatchEvent("MODIFIED", accounts, "default", changed))
+    finally:
+        session.close()
+
+    assert outcome is not None
+    assert outcome.status == "synced", outcome.error
+    dr_default = sync_world.dr_object("v1", "ServiceAccount", "default")
+    assert dr_default["imagePullSecrets"] == [{"name": "regcred"}]
 
 
 def test_claim_templates_are_mapped_and_an_immutable_change_is_reported(sync_world: SyncWorld) -> None:
