@@ -206,23 +206,9 @@ def _decoded(raw: bytes, media: str) -> KubeObject:
 
 def _patched(current: KubeObject, raw: bytes, media: str) -> KubeObject:
     document = json.loads(raw or b"null")
+    if media not in patching.PATCH_TYPES:
+        raise errors.unsupported_media_type(media, [*patching.PATCH_TYPES, APPLY_PATCH])
     try:
-        if media == "application/json-patch+json":
-            result: KubeObject = patching.apply_json_patch(current, document)
-        elif media == "application/merge-patch+json":
-            result = patching.apply_merge_patch(current, document)
-        elif media == "application/strategic-merge-patch+json":
-            result = patching.apply_strategic_merge_patch(current, document)
-        else:
-            raise errors.unsupported_media_type(
-                media,
-                [
-                    "application/json-patch+json",
-                    "application/merge-patch+json",
-                    "application/strategic-merge-patch+json",
-                    APPLY_PATCH,
-                ],
-            )
+        return patching.apply_patch(current, document, media)
     except patching.PatchError as exc:
         raise errors.ApiError(exc.code, exc.reason, exc.message) from exc
-    return result

@@ -19,9 +19,11 @@ from drsyncer.sandbox import merge_keys
 from drsyncer.sandbox.merge_keys import FieldPath, supports_strategic_merge
 
 __all__ = [
+    "PATCH_TYPES",
     "PatchError",
     "apply_json_patch",
     "apply_merge_patch",
+    "apply_patch",
     "apply_strategic_merge_patch",
     "json_equal",
     "supports_strategic_merge",
@@ -446,3 +448,20 @@ def apply_strategic_merge_patch(obj: KubeObject, patch: dict[str, Any]) -> KubeO
         )
     engine = _Strategic(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
     return engine.merge_map(copy.deepcopy(obj), copy.deepcopy(patch), ())
+
+
+PATCH_TYPES = (
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+)
+"""The patch media types these functions apply (server-side apply is field management's)."""
+
+
+def apply_patch(obj: KubeObject, document: Any, media: str) -> KubeObject:
+    """Apply ``document`` of the patch type ``media`` (one of :data:`PATCH_TYPES`) to ``obj``."""
+    if media == PATCH_TYPES[0]:
+        return apply_json_patch(obj, document)
+    if media == PATCH_TYPES[1]:
+        return apply_merge_patch(obj, document)
+    return apply_strategic_merge_patch(obj, document)

@@ -486,22 +486,10 @@ def _scale(
 
         document = json.loads(raw or b"null")
         media = content_type.split(";", 1)[0].strip()
+        if media not in patching.PATCH_TYPES:
+            raise errors.unsupported_media_type(media, list(patching.PATCH_TYPES))
         try:
-            if media == "application/json-patch+json":
-                patched = patching.apply_json_patch(scale, document)
-            elif media == "application/merge-patch+json":
-                patched = patching.apply_merge_patch(scale, document)
-            elif media == "application/strategic-merge-patch+json":
-                patched = patching.apply_strategic_merge_patch(scale, document)
-            else:
-                raise errors.unsupported_media_type(
-                    media,
-                    [
-                        "application/json-patch+json",
-                        "application/merge-patch+json",
-                        "application/strategic-merge-patch+json",
-                    ],
-                )
+            patched = patching.apply_patch(scale, document, media)
         except patching.PatchError as exc:
             raise errors.ApiError(exc.code, exc.reason, exc.message) from exc
         updated = from_scale(current, patched, paths)
