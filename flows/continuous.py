@@ -156,21 +156,25 @@ def continuous_sync(
         for resource in session.resources
     ]
 
+    syncer = ObjectSyncer.for_mapping(
+        effective,
+        destination=session.destination,
+        destination_discovery=session.destination_discovery,
+        source=session.source,
+        resources=list(session.resources),
+    )
+
     def full_sync() -> None:
         state = namespace_sync(mapping=mapping, config=config, controller=controller, return_state=True)
         if not state.is_completed():
+            # A cutover made DR live: stop here rather than retry against it (DrLiveError ends the run).
+            syncer.refuse_if_dr_live()
             logger.warning("full sync of %s did not complete: %s", effective.key, state.message)
         watching.running()
 
     loop = ContinuousSync(
         watchers=watchers,
-        syncer=ObjectSyncer.for_mapping(
-            effective,
-            destination=session.destination,
-            destination_discovery=session.destination_discovery,
-            source=session.source,
-            resources=list(session.resources),
-        ),
+        syncer=syncer,
         full_sync=full_sync,
         settings=ContinuousSettings(
             background_interval=background_sync_seconds

@@ -20,6 +20,7 @@ from drsyncer.run_log import stage_line
 from tasks.apply.applier import ApplyContext, apply_entries
 from tasks.discover.listing import KindListing
 from tasks.discover.storage_classes import storage_class_names
+from tasks.plan.live_dr import WORKLOAD_KINDS, live_workloads, refuse_live_dr
 from tasks.plan.planner import PlanEntry
 from tasks.prepare import PreparedPlan, prepare_plan
 from tasks.session import SyncSession, discover_listing
@@ -60,8 +61,24 @@ def plan_sync(
     source_namespace: KubeObject,
     destination_namespace: KubeObject | None,
 ) -> PreparedPlan:
-    """Filter, transform and plan everything discovery listed."""
+    """Filter, transform and plan everything discovery listed.
+
+    Refused (:class:`~tasks.plan.live_dr.DrLiveError`) when DR runs after a cutover: nothing is planned.
+    """
     started = time.monotonic()
+    workloads = [
+        listing
+        for listing in listings
+        if listing.resource.group == "apps" and listing.resource.kind in WORKLOAD_KINDS
+    ]
+    refuse_live_dr(
+        live_workloads(
+            [obj for listing in workloads for obj in listing.source],
+            [obj for listing in workloads for obj in listing.destination],
+        ),
+        mapping=session.mapping.name,
+        dr_namespace=session.mapping.destination_namespace,
+    )
     plan = prepare_plan(
         session.mapping,
         listings,

@@ -24,6 +24,7 @@ from tasks.discover.storage_classes import storage_class_names
 from tasks.filter.rules import FilterContext, filter_objects, skip_reason
 from tasks.mapping_contexts import filter_context, label_selector_query, transform_context
 from tasks.plan.claim_checks import check_storage_classes
+from tasks.plan.live_dr import WORKLOAD_KINDS, live_workload, live_workloads, refuse_live_dr
 from tasks.plan.planner import PVC, PlanEntry, plan_object
 from tasks.transform.context import TransformContext
 from tasks.transform.pvcs import reconcile_pvc_with_live
@@ -48,6 +49,8 @@ class ObjectSyncer:
     """The source cluster, to learn which Secrets the mapping copies (None: not known, keep them all)."""
     secrets: ApiResource | None = None
     """The source's Secrets resource when the mapping syncs Secrets (None: it copies no Secret)."""
+    workloads: tuple[ApiResource, ...] = ()
+    """The source's Deployments and StatefulSets resources in scope (for :meth:`refuse_if_dr_live`)."""
 
     @classmethod
     def for_mapping(
@@ -79,6 +82,26 @@ class ObjectSyncer:
             ),
             source=source,
             secrets=secrets,
+            workloads=tuple(r for r in resources or [] if r.group == "apps" and r.kind in WORKLOAD_KINDS),
+        )
+
+    def refuse_if_dr_live(self) -> None:
+        """Raise :class:`~tasks.plan.live_dr.DrLiveError` when DR runs after a cutover (lists per kind)."""
+        if self.source is None:
+            return
+        sources: list[KubeObject] = []
+        dr_objects: list[KubeObject] = []
+        for resource in self.workloads:
+            sources += list_namespace(self.source, resource, self.mapping.source_namespace)
+            dr_resource = self.destination_discovery.find(resource.plural, resource.group)
+            if dr_resource is not None:
+                dr_objects += list_namespace(
+                    self.destination, dr_resource, self.mapping.destination_namespace
+                )
+        refuse_live_dr(
+            live_workloads(sources, dr_objects),
+            mapping=self.mapping.name,
+            dr_namespace=self.mapping.destination_namespace,
         )
 
     def desired(self, event: WatchEvent) -> KubeObject | None:
@@ -104,7 +127,10 @@ class ObjectSyncer:
         return frozenset(str((obj.get("metadata") or {}).get("name", "")) for obj in kept)
 
     def plan(self, event: WatchEvent) -> PlanEntry | None:
-        """The plan entry for the event's object (None when there is nothing on either side)."""
+        """The plan entry for the event's object (None when there is nothing on either side).
+
+        Raises :class:`~tasks.plan.live_dr.DrLiveError` for a workload stopped by a cutover while DR runs it.
+        """
         resource = self.destination_discovery.find(event.resource.plural, event.resource.group)
         desired = self.desired(event)
         if resource is None:
@@ -119,6 +145,13 @@ class ObjectSyncer:
                 obj=desired,
             )
         live = self.destination.get(resource.path(self.mapping.destination_namespace, event.name))
+        if event.type != "DELETED" and event.resource.group == "apps":
+            running = live_workload({**event.obj, "kind": event.resource.kind}, live)
+            refuse_live_dr(
+                [running] if running else [],
+                mapping=self.mapping.name,
+                dr_namespace=self.mapping.destination_namespace,
+            )
         if desired is None and live is None:
             return None
         if desired is not None and live is not None and desired.get("kind") == PVC:
