@@ -33,7 +33,7 @@ from tasks.dr.claim_retention import (
 from tasks.dr.health import ProbeResult, running_pods, wait_ready, wait_stopped
 from tasks.dr.operation_report import StepRecord, now_text
 from tasks.dr.parking import park_side, unpark_side
-from tasks.dr.schedules import pause_sync_deployments, resume_sync_deployments
+from tasks.dr.schedules import cancel_sync_runs, pause_sync_deployments, resume_sync_deployments
 from tasks.dr.staleness import default_max_staleness, staleness_problem, sync_history
 from tasks.dr.workloads import Side, at_rest_problems, list_workloads, record_replicas, start_side, stop_side
 from tasks.session import SyncSession
@@ -202,11 +202,24 @@ def verify_at_rest(session: SyncSession, step: str) -> StepRecord:
 
 @task(name="dr-pause-syncs", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)
 def pause_syncs(session: SyncSession, step: str) -> StepRecord:
-    """Pause the mapping's sync deployments (a scheduled sync would undo the cutover)."""
+    """Pause the mapping's sync deployments and cancel their runs (a sync would undo the cutover)."""
     started = now_text()
     paused = pause_sync_deployments(session.mapping)
+    cancelled = cancel_sync_runs(session.mapping, keep=_own_runs())
     detail = f"paused {', '.join(paused)}" if paused else "no running sync deployment"
+    if cancelled:
+        detail += f"; cancelled {', '.join(cancelled)}"
     return _record(step, started, objects=len(paused), detail=detail)
+
+
+def _own_runs() -> frozenset[str]:
+    """This flow run's id: an operation never cancels itself, whatever deployment started it."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return frozenset()
+    return frozenset({str(context.flow_run.id)})
 
 
 @task(name="dr-resume-syncs", task_run_name="{step}", cache_policy=CHECKPOINT, persist_result=True)
