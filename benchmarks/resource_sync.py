@@ -8,8 +8,12 @@ Scenario 0 (issue 13), **what users run**, first: ``drsyncer sync`` / ``plan`` a
 same run and on the same seeded source as kubectl's **client-side** and **server-side** pipelines (first
 sync and no-op each, into their own DR clusters): the first command with no server running (start-up
 included) and a second one; then with the server running a first sync, a no-op re-sync, a 1-object
-change and ``plan``; a no-op run of the deployment served by ``drsyncer serve`` and triggered with
-``--via-deployment``. Each row has the wall time, the flow run's own duration from the Prefect API, and the
+change and ``plan`` — through the warm process (the benchmark waits for the one the first command
+started), with a no-op and a ``plan`` also run cold (``DRSYNCER_WARM=0``) for comparison; a no-op run of
+the deployment served by ``drsyncer serve`` and triggered with ``--via-deployment``. A warm row reports its
+child's CPU and peak RSS (from ``warm.log``); a warm process that refuses a command because the source
+tree changed meanwhile (a shared working tree) makes that row a cold run, which its notes show.
+Each row has the wall time, the flow run's own duration from the Prefect API, and the
 writes and requests the step sent, the command's CPU and peak RSS; then the issue's targets against
 kubectl. The first sync with the server running is profiled: requests per kind and the run log's stage
 lines (time per stage). ``--profile-noop`` adds a cProfile of one no-op ``drsyncer sync`` (top 25 by
@@ -560,10 +564,30 @@ class CliRunner:
         )
         self.drsyncer = str(Path(sys.executable).parent / "drsyncer")
 
-    def run(self, *args: str, profile: Path | None = None) -> tuple[float, dict[str, Any], str]:
+    def warm_children(self) -> list[str]:
+        """The warm process's lines about its finished children (exit, wall, CPU, peak RSS)."""
+        log = self.folder / "data" / "warm.log"
+        return [line for line in log.read_text().splitlines() if "] child " in line] if log.exists() else []
+
+    def wait_for_warm_process(self, *, timeout: float = 120) -> None:
+        """Wait until the warm process (started by the first command that used the local server) listens."""
+        from drsyncer.warm_protocol import code_version
+        from drsyncer.warm_start import answers
+
+        deadline = time.monotonic() + timeout
+        while not answers(self.folder / "data" / "warm.sock", code_version()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm process did not start; see warm.log in the data directory")
+            time.sleep(0.2)
+
+    def run(
+        self, *args: str, profile: Path | None = None, cold: bool = False
+    ) -> tuple[float, dict[str, Any], str]:
         """Wall time of ``drsyncer ARGS --output json``, its JSON document, and its CPU and peak RSS
-        (from ``wait4``); under cProfile when ``profile`` is given."""
+        (from ``wait4``, or the warm process's log when a warm child ran it); under cProfile when
+        ``profile`` is given; ``cold``: in its own process (``DRSYNCER_WARM=0``)."""
         command = [self.drsyncer, *args, "--output", "json"]
+        children = len(self.warm_children())
         if profile is not None:
             code = (
                 "import cProfile, sys; "
@@ -571,13 +595,18 @@ class CliRunner:
             )
             command = [sys.executable, "-c", code, str(profile), *command[1:]]
         out, err = self.folder / "stdout", self.folder / "stderr"
+        env = {**self.env, "DRSYNCER_WARM": "0"} if cold or profile is not None else self.env
         with out.open("w") as stdout, err.open("w") as stderr, timed() as elapsed:
-            process = subprocess.Popen(command, env=self.env, stdout=stdout, stderr=stderr)
+            process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
             _, status, usage = os.wait4(process.pid, 0)
             process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode not in (0, 1) or not out.read_text().strip():
             raise RuntimeError(f"drsyncer {' '.join(args)} failed: {err.read_text()[-3000:]}")
         cost = f"cpu {usage.ru_utime + usage.ru_stime:.2f}s, peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
+        warm = self.warm_children()[children:]
+        if warm:  # the launcher's own usage is tiny: the child's is what the command cost
+            child = warm[-1].partition(", ")[2].partition(", ")[2]
+            cost = f"warm child: {child}, launcher cpu {usage.ru_utime + usage.ru_stime:.2f}s"
         return elapsed(), json.loads(out.read_text()), cost
 
     def api(self, path: str, body: dict[str, Any]) -> Any:
@@ -674,9 +703,13 @@ def through_cli(count: int, folder: Path, *, profile_noop: bool) -> list[CliRow]
                 ("second command (no-op re-sync)", cold, cold_dr),
                 ("first sync, server running", warm, warm_dr),
                 ("no-op re-sync, server running", warm, warm_dr),
+                ("no-op re-sync, server running, DRSYNCER_WARM=0", warm, warm_dr),
                 ("1-object change, server running", warm, warm_dr),
                 ("plan (no change), server running", warm, warm_dr),
+                ("plan (no change), server running, DRSYNCER_WARM=0", warm, warm_dr),
             ):
+                if step.startswith("first sync"):
+                    runner.wait_for_warm_process()  # the first command started it (a second or two)
                 if step.startswith(("second", "no-op")):
                     target.settle()  # DR's controllers act on the copies first, as on a real cluster
                 if step.startswith("1-object"):
@@ -684,7 +717,9 @@ def through_cli(count: int, folder: Path, *, profile_noop: bool) -> list[CliRow]
                 source.audit.clear()
                 target.audit.clear()
                 command = "plan" if step.startswith("plan") else "sync"
-                seconds, document, cost = runner.run(command, str(config), "--mapping", MAPPING)
+                seconds, document, cost = runner.run(
+                    command, str(config), "--mapping", MAPPING, cold=step.endswith("DRSYNCER_WARM=0")
+                )
                 run = runner.last_flow_run() if command == "sync" else None
                 writes, requests = _requests(source, target)
                 phase = document.get("phase") if isinstance(document, dict) else "?"

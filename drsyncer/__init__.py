@@ -6,11 +6,17 @@ The package is the core library. Its layers, from the outside in:
 ``drsyncer.sandbox`` is used only by tests and ``drsyncer demo``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("dr-syncer")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed distribution on first use (``importlib.metadata`` costs
+    ~30 ms, which the ``drsyncer`` launcher, :mod:`drsyncer.launcher`, should not pay)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'drsyncer' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dr-syncer")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0.0.0+unknown"

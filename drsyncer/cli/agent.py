@@ -38,7 +38,6 @@ from drsyncer.config import ClusterRef, load_config
 from drsyncer.config.remote_cluster import RemoteCluster
 from drsyncer.errors import UsageError
 from drsyncer.key_store import cluster_agent_secret
-from drsyncer.kube.connect import connect_cluster
 from drsyncer.objects import KubeObject
 from drsyncer.settings import load_settings
 
@@ -136,6 +135,8 @@ def install(
     dry_run: bool = DRY_RUN_OPTION,
 ) -> None:
     """Apply the agent (and its key Secret) to one cluster with server-side apply; wait until ready."""
+    from drsyncer.kube.connect import connect_cluster  # the kubernetes library: only this command needs it
+
     with user_errors():
         config = load_config(paths)
         remote = find_remote_cluster([c for c, _ in config.remote_clusters], cluster)

@@ -23,6 +23,13 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
+def reset_consoles() -> None:
+    """Re-detect the terminal (colours, width, ``NO_COLOR``...) for both consoles, in place: for a child
+    of the warm process (:mod:`drsyncer.warm_process`), whose streams and environment are the caller's."""
+    stdout.__init__(soft_wrap=True)  # type: ignore[misc]
+    stderr.__init__(stderr=True, soft_wrap=True)  # type: ignore[misc]
+
+
 class OutputFormat(StrEnum):
     """What a command prints on stdout."""
 

@@ -257,13 +257,14 @@ def _accept_changes(
 def _sync_one(config: list[Path], name: str, controller: dict[str, Any] | None) -> dict[str, Any]:
     import httpx
 
+    from drsyncer.flow_heartbeat import prompt_heartbeat
     from drsyncer.local_server import lost_api_message
     from drsyncer.quiet_prefect import prefect_logs_to_stderr
     from flows.namespace_sync import namespace_sync
 
     try:
-        with prefect_logs_to_stderr():
-            state = namespace_sync(
+        with prefect_logs_to_stderr(), prompt_heartbeat(namespace_sync) as sync_flow:
+            state = sync_flow(
                 mapping=name, config=[str(p) for p in config], controller=controller, return_state=True
             )
     except httpx.TransportError as error:  # the Prefect server went away mid-run

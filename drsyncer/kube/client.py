@@ -20,15 +20,17 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import urllib3
-from kubernetes.client import ApiClient
 
 from drsyncer.errors import ClusterError, TransientClusterError
 from drsyncer.kube.access import Access, forbidden_line, refused_access, requested_access
 from drsyncer.objects import KubeObject
+
+if TYPE_CHECKING:  # the library (~0.1 s) is imported by kube.connect, which builds the ApiClient
+    from kubernetes.client import ApiClient
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -56,6 +56,7 @@ def test_help_imports_no_prefect_fabric_or_paramiko(tmp_path: Path, command: lis
     assert code == 0
     assert modules.isdisjoint(FORBIDDEN), sorted(modules & set(FORBIDDEN))
     assert "drsyncer.sandbox" not in modules, "the sandbox is for `drsyncer sandbox up` and the demo"
+    assert "kubernetes" not in modules, "help contacts no cluster: the kubernetes library (~0.1 s) waits"
 
 
 @pytest.mark.parametrize("command", ["validate", "plan"])
