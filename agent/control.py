@@ -73,6 +73,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
@@ -86,24 +87,32 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.change_lists import ChangeListStore, ChangeListStoreError, binding_of, store_directory
+from agent.list_deletions import ListedNameError, read_names, remove_listed
 from agent.request_fields import (
     RequestRefusedError,
     allowed_host,
     allowed_port,
     bounded_int,
+    change_list_id,
     finite_timeout,
+    guard_limits,
     load_request,
+    source_host_key,
     strict_bool,
     string_list,
 )
 from agent.session_slots import DEFAULT_LOCK_DIR, DEFAULT_MAX_SESSIONS, SessionLimitError, acquire_slot
 from agent.volume_dir import PROC_MOUNTINFO, PinnedDir, VolumeDirError, open_volume_dir
-from tasks.data.change_guard import ChangeCounter
+from tasks.data.change_guard import ChangeCounter, ChangeSummary, held_reason
+from tasks.data.change_list import ChangeListWriter, supports_change_list
+from tasks.data.host_key_lines import pinned_known_hosts_line
 from tasks.data.rsync_command import (
     RsyncOptions,
     SshTransport,
@@ -259,7 +268,7 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
     try:
         request = load_request(argument)
         known = {"source", "destination", "options", "allowEmptySource", "timeoutSeconds", "verify"}
-        known |= {"preview"}
+        known |= {"preview", "changeList", "guard"}
         unknown = set(request) - known
         if unknown:
             raise RequestRefusedError(f"pull request has unknown fields {sorted(unknown)[:5]}")
@@ -272,6 +281,7 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
             raise RequestRefusedError("'options' must be an object")
         host = allowed_host(source.get("host", ""), networks=config.source_cidr)
         port = allowed_port(source.get("port"), configured=config.source_port)
+        source["hostKey"] = source_host_key(source.get("hostKey"))
         validate_volume_path(source.get("path", ""))
         rsync_options = RsyncOptions(
             bandwidth_limit_kbps=bounded_int(
@@ -298,16 +308,18 @@ def _parse_pull(config: argparse.Namespace, argument: str) -> dict[str, Any]:
         )
         request["allowEmptySource"] = strict_bool(request.get("allowEmptySource", False), "allowEmptySource")
         request["preview"] = strict_bool(request.get("preview", False), "preview")
+        request["changeList"] = change_list_id(request.get("changeList"))
+        request["guard"] = guard_limits(request.get("guard"))
     except (RequestRefusedError, UnsafeRsyncOptionError, VolumePathError, TypeError, KeyError) as error:
         raise ControlError(EXIT_INVALID, str(error)) from None
     return request
 
 
-def _transport(config: argparse.Namespace, port: int) -> SshTransport:
+def _transport(config: argparse.Namespace, port: int, *, known_hosts: str = "") -> SshTransport:
     return SshTransport(
         port=port,
         identity_file=str(config.pull_key),
-        known_hosts_file=str(config.known_hosts),
+        known_hosts_file=known_hosts or str(config.known_hosts),
         connect_timeout_seconds=config.connect_timeout,
         ssh_binary=config.ssh,
     )
@@ -416,13 +428,20 @@ def pull(config: argparse.Namespace, argument: str) -> int:
     destination = _volume(config, request["destination"].get("path", ""))
     files_from: str | None = None
     source = request["source"]
-    transport = _transport(config, allowed_port(source.get("port"), configured=config.source_port))
+    port = allowed_port(source.get("port"), configured=config.source_port)
+    pinned = _pinned_known_hosts(source["hostKey"], host=source["host"], port=port)
+    transport = _transport(config, port, known_hosts=pinned or "")
     try:
         _lock(destination)
         verify = request.get("verify")
         options: RsyncOptions = request["rsyncOptions"]
         if request["preview"]:
-            return _preview(request, destination, transport, rsync_binary=config.rsync)
+            return _preview(config, request, destination, transport)
+        change_list = None if verify else _change_list(config, request)
+        if request["guard"] is not None and not verify:
+            ended, change_list = _guarded(config, request, destination, transport)
+            if ended is not None:
+                return ended
         if verify:
             if not isinstance(verify, dict):
                 raise ControlError(EXIT_INVALID, "'verify' must be an object")
@@ -436,6 +455,9 @@ def pull(config: argparse.Namespace, argument: str) -> int:
                 delete=files_from is None,
                 io_timeout_seconds=options.io_timeout_seconds,
             )
+        elif change_list is not None:
+            _remove_deletions(destination, change_list)
+            options = dataclasses.replace(options, delete=False, files_from_changes=True)
         else:
             _guard_empty_source(config, request, destination, transport)
         argv = rsync_pull_argv(
@@ -445,66 +467,215 @@ def pull(config: argparse.Namespace, argument: str) -> int:
             transport=transport,
             options=options,
             rsync_binary=config.rsync,
-            files_from=files_from,
-        )
-        return _run_streaming(
-            argv,
-            timeout=request["timeoutSeconds"],
-            keep_fds=(destination.fd,),
-            where=_where(request, transport),
-        )
-    finally:
-        if files_from:
-            os.unlink(files_from)
-        destination.close()
-
-
-def _preview(
-    request: dict[str, Any], destination: PinnedDir, transport: SshTransport, *, rsync_binary: str
-) -> int:
-    """The change guard's dry run (``tasks/data/change_guard.py``): one JSON summary line, nothing written.
-
-    The same rsync as the pull with ``--dry-run --itemize-changes``; its output is counted here, so a
-    million-line itemization never crosses the control channel. An empty destination has nothing to lose.
-    """
-    counter = ChangeCounter()
-    sink = _CountingSink(counter)
-    code = EXIT_OK
-    if os.listdir(destination.fd):
-        options: RsyncOptions = request["rsyncOptions"]
-        argv = rsync_pull_argv(
-            source_host=request["source"]["host"],
-            source_path=request["source"]["path"],
-            destination_dir=destination.proc_path,
-            transport=transport,
-            options=dataclasses.replace(options, dry_run=True, itemize=True, progress=False, delete=True),
-            rsync_binary=rsync_binary,
+            files_from=files_from or change_list,
         )
         code = _run_streaming(
             argv,
             timeout=request["timeoutSeconds"],
             keep_fds=(destination.fd,),
             where=_where(request, transport),
-            out=sink,
         )
-        sink.finish()
-    if code in (EXIT_OK, 24):
-        _emit({"changeSummary": counter.summary().to_json()})
+        if change_list is not None and code in (EXIT_OK, 24):
+            ChangeListStore.discard(change_list)  # a failed pull keeps it for the retry
+        return code
+    finally:
+        if files_from:
+            os.unlink(files_from)
+        if pinned:
+            os.unlink(pinned)
+        destination.close()
+
+
+def _pinned_known_hosts(host_key: str, *, host: str, port: int) -> str | None:
+    """A private (0600) known_hosts accepting only ``host_key`` at ``host:port``, for this request only.
+
+    The controller read the source agent's own key from that agent pod's log (per-node host keys); the
+    file is removed when the pull ends. None when the request names no key (the ``--known-hosts`` file).
+    """
+    if not host_key:
+        return None
+    handle, name = tempfile.mkstemp(prefix="dr-syncer-known-hosts-")
+    with os.fdopen(handle, "w") as known_hosts:
+        known_hosts.write(pinned_known_hosts_line(host_key, host=host, port=port) + "\n")
+    return name
+
+
+def _preview(
+    config: argparse.Namespace, request: dict[str, Any], destination: PinnedDir, transport: SshTransport
+) -> int:
+    """The change guard's dry run alone (``"preview": true``): one JSON summary line, nothing written."""
+    code, summary, _ = _dry_run(config, request, destination, transport)
+    if summary is not None:
+        _emit({"changeSummary": summary})
     return code
 
 
-class _CountingSink:
-    """A binary sink for :func:`_forward_coalesced` that feeds complete lines to a :class:`ChangeCounter`."""
+def _guarded(
+    config: argparse.Namespace, request: dict[str, Any], destination: PinnedDir, transport: SshTransport
+) -> tuple[int | None, str | None]:
+    """A ``pull`` with ``"guard"``: the dry run and its judgement in the same session as the transfer.
 
-    def __init__(self, counter: ChangeCounter) -> None:
-        self._counter = counter
+    Prints the summary line (with ``"held"``: the reason, or null) and returns ``(exit code, None)`` when
+    the pull ends here (dry run failed, held, nothing to transfer), else ``(None, change list path or
+    None)``: go on with the transfer, limited to that list when there is one.
+    """
+    code, summary, path = _dry_run(config, request, destination, transport)
+    if summary is None:
+        return code, None
+    reason = held_reason(ChangeSummary.from_json(summary), request["guard"])
+    _emit({"changeSummary": summary | {"held": reason}})
+    if reason is not None or summary.get("entries") == 0:
+        if path is not None:
+            ChangeListStore.discard(path)
+        return code, None
+    return None, path
+
+
+def _dry_run(
+    config: argparse.Namespace, request: dict[str, Any], destination: PinnedDir, transport: SshTransport
+) -> tuple[int, dict[str, Any] | None, str | None]:
+    """The change guard's dry run (``tasks/data/change_guard.py``): ``(code, summary, change list path)``.
+
+    The same rsync as the pull with ``--dry-run --itemize-changes``; its output is counted here, so a
+    million-line itemization never crosses the control channel, and written to a change list
+    (``tasks/data/change_list.py``) the real pull then transfers instead of walking the tree again. An
+    empty destination has nothing to lose; an empty source over a non-empty destination is refused here
+    by the empty-source guard (exit 77), before the guard's percentages could call it "100 % deleted".
+    """
+    counter = ChangeCounter()
+    consumers: list[Callable[[str], None]] = [counter.feed]
+    code = EXIT_OK
+    change_list: tuple[str, str] | None = None
+    writer: ChangeListWriter | None = None
+    if os.listdir(destination.fd):
+        options: RsyncOptions = request["rsyncOptions"]
+        with contextlib.ExitStack() as files:
+            if supports_change_list(options):
+                change_list, writer = _new_change_list(config, request, files)
+            if writer is not None:
+                consumers.append(writer.feed)
+            argv = rsync_pull_argv(
+                source_host=request["source"]["host"],
+                source_path=request["source"]["path"],
+                destination_dir=destination.proc_path,
+                transport=transport,
+                options=dataclasses.replace(
+                    options,
+                    dry_run=True,
+                    itemize=True,
+                    progress=False,
+                    delete=True,
+                    itemize_links=writer is None,
+                ),
+                rsync_binary=config.rsync,
+            )
+            sink = _CountingSink(consumers)
+            code = _run_streaming(
+                argv,
+                timeout=request["timeoutSeconds"],
+                keep_fds=(destination.fd,),
+                where=_where(request, transport),
+                out=sink,
+            )
+            sink.finish()
+            entries = writer.finish() if writer is not None and code in (EXIT_OK, 24) else None
+        if change_list is not None:
+            _keep_change_list(change_list, keep=entries is not None)
+        if code in (EXIT_OK, 24) and counter.source_entries == 0:
+            _refuse_empty_source(request, destination_entries=len(os.listdir(destination.fd)))
+    if code not in (EXIT_OK, 24):
+        return code, None, None
+    summary = counter.summary().to_json()
+    if change_list is not None and writer is not None:
+        summary |= {"changeList": change_list[0], "entries": writer.total}
+        return code, summary, change_list[1]
+    return code, summary, None
+
+
+def _new_change_list(
+    config: argparse.Namespace, request: dict[str, Any], files: contextlib.ExitStack
+) -> tuple[tuple[str, str] | None, ChangeListWriter | None]:
+    """A fresh change list (``(id, path)``) and its writer, or ``(None, None)`` if the store is unusable."""
+    store = ChangeListStore(store_directory(config.lock_dir))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        list_id, path = store.new(binding_of(str(config.pods_dir), request))
+        out = files.enter_context(os.fdopen(os.open(path + ".partial", flags, 0o600), "wb"))
+        deletions_path = ChangeListStore.deletions_of(path) + ".partial"
+        deletions = files.enter_context(os.fdopen(os.open(deletions_path, flags, 0o600), "wb"))
+        spill = files.enter_context(tempfile.TemporaryFile(dir=store.directory))  # noqa: SIM115
+    except (ChangeListStoreError, OSError) as error:
+        _say(f"no change list ({error}); the real transfer will walk the whole tree")
+        return None, None
+    return (list_id, path), ChangeListWriter(out, deletions=deletions, spill=spill)
+
+
+def _keep_change_list(change_list: tuple[str, str], *, keep: bool) -> None:
+    """Publish the finished lists under their names, or drop the partial ones of a failed dry run."""
+    for path in (change_list[1], ChangeListStore.deletions_of(change_list[1])):
+        if keep:
+            os.replace(path + ".partial", path)
+        else:
+            ChangeListStore.discard(path + ".partial")
+
+
+def _remove_deletions(destination: PinnedDir, change_list: str) -> None:
+    """Remove the dry run's deletions from the destination before the limited real run (exit 65 if odd)."""
+    try:
+        removed = remove_listed(destination.fd, read_names(ChangeListStore.deletions_of(change_list)))
+    except ListedNameError as error:
+        raise ControlError(EXIT_INVALID, str(error)) from None
+    if removed:
+        _say(f"removed {removed} entries the source no longer has")
+
+
+def _change_list(config: argparse.Namespace, request: dict[str, Any]) -> str | None:
+    """The path of the change list a pull names, or None (no list named, or it is gone: walk the tree)."""
+    list_id: str | None = request["changeList"]
+    if list_id is None or not supports_change_list(request["rsyncOptions"]):
+        return None
+    try:
+        path = ChangeListStore(store_directory(config.lock_dir)).existing(
+            binding_of(str(config.pods_dir), request), list_id
+        )
+    except (ChangeListStoreError, OSError) as error:
+        path, reason = None, str(error)
+    else:
+        reason = "expired, or the agent restarted"
+    if path is None:
+        _say(f"change list {list_id} is not available ({reason}); walking the whole tree")
+    return path
+
+
+def _refuse_empty_source(request: dict[str, Any], *, destination_entries: int) -> None:
+    """Exit 77 unless ``allowEmptySource``: the dry run saw nothing in the source, the destination is full."""
+    try:
+        check_empty_source(
+            source_entries=0,
+            destination_entries=destination_entries,
+            allow_empty_source=request["allowEmptySource"],
+        )
+    except EmptySourceRefusedError as error:
+        raise ControlError(EXIT_REFUSED, str(error)) from None
+
+
+class _CountingSink:
+    """A binary sink for :func:`_forward_coalesced` that feeds complete lines to the dry run's readers.
+
+    Lines are decoded with ``surrogateescape``: a name's raw bytes survive into the change list.
+    """
+
+    def __init__(self, consumers: list[Callable[[str], None]]) -> None:
+        self._consumers = consumers
         self._rest = b""
 
     def write(self, data: bytes) -> int:
         lines = (self._rest + data).split(b"\n")
         self._rest = lines.pop()
         for line in lines:
-            self._counter.feed(line.decode("utf-8", "backslashreplace"))
+            text = line.decode("utf-8", "surrogateescape")
+            for consume in self._consumers:
+                consume(text)
         return len(data)
 
     def flush(self) -> None:

@@ -26,10 +26,13 @@ Design choices, each deliberate:
   true`` is honoured (``AgentSettings.privileged``) for users who ask for it; unset means not privileged.
 * **sshd listens on the node's own address** (``status.hostIP`` from the downward API, hostNetwork), not
   on every address of the node.
-* **Keys from one Secret** (``dr-syncer-agent-keys``, see :mod:`drsyncer.keys`) mounted read-only at
-  ``/etc/dr-syncer/keys`` with mode 0400; ``entrypoint.sh`` copies the host key and authorized_keys into
-  a root-only directory so sshd's ``StrictModes yes`` holds. A key rotation changes the
-  ``dr-syncer.io/keys-version`` pod annotation, which rolls the DaemonSet.
+* **Client keys from one Secret** (``dr-syncer-agent-keys``, see :mod:`drsyncer.keys`) mounted
+  read-only at ``/etc/dr-syncer/keys`` with mode 0400; ``entrypoint.sh`` copies authorized_keys into a
+  root-only directory so sshd's ``StrictModes yes`` holds. **Host keys are per node**: ``entrypoint.sh``
+  generates one at every start in the memory-backed ``/run`` emptyDir and prints the public half to the
+  pod log, where the controller reads it (``tasks/data/agent_host_keys.py``); no Secret holds one. A
+  client key rotation changes the ``dr-syncer.io/keys-version`` pod annotation, which rolls the
+  DaemonSet (and so renews every host key).
 * TCP readiness and liveness probes on the ssh port.
 """
 

@@ -23,6 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from agent.change_lists import valid_id
+from tasks.data.change_guard import ChangeGuardLimits
+from tasks.data.host_key_lines import HostKeyError, public_host_key
 from tasks.data.rsync_command import UnsafeRsyncOptionError, validate_host, validate_port
 
 MAX_JSON_DEPTH = 8
@@ -121,3 +124,43 @@ def string_list(value: object, name: str, *, max_items: int = MAX_LIST_ITEMS) ->
     ):
         raise RequestRefusedError(f"'{name}' must be a list of at most {max_items} strings")
     return tuple(value)
+
+
+def change_list_id(value: object) -> str | None:
+    """``value`` if it is null or a change-list id (32 lower-case hex digits, ``agent/change_lists.py``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not valid_id(value):
+        raise RequestRefusedError("'changeList' must be null or the 32-digit id a preview answered")
+    return value
+
+
+def source_host_key(value: object) -> str:
+    """The source agent's own public host key from ``source.hostKey``, or "" when absent.
+
+    Present: exactly one bounded ``<type> <base64>`` line (:mod:`tasks.data.host_key_lines`), pinned for
+    this pull. Absent (a controller that predates per-node host keys): the ``--known-hosts`` file is used.
+    """
+    if value is None:
+        return ""
+    try:
+        return public_host_key(value)
+    except HostKeyError as error:
+        raise RequestRefusedError(f"'source.hostKey': {error}") from None
+
+
+def guard_limits(value: object) -> ChangeGuardLimits | None:
+    """``value`` as change-guard limits: null, or ``{maxDeletedPercent, maxChangedPercent, minFiles}``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"maxDeletedPercent", "maxChangedPercent", "minFiles"}:
+        raise RequestRefusedError("'guard' must be null or {maxDeletedPercent, maxChangedPercent, minFiles}")
+    percents = [value.get(name, 100) for name in ("maxDeletedPercent", "maxChangedPercent")]
+    for percent in percents:
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 <= percent <= 100:
+            raise RequestRefusedError("'guard' percentages must be numbers between 0 and 100")
+    return ChangeGuardLimits(
+        max_deleted_percent=float(percents[0]),
+        max_changed_percent=float(percents[1]),
+        min_files=bounded_int(value.get("minFiles", 0), "guard.minFiles", maximum=10**12),
+    )

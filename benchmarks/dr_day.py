@@ -61,7 +61,8 @@ from drsyncer.demo import node_specs  # noqa: E402
 from drsyncer.keys import known_hosts_file, pull_key_file  # noqa: E402
 from drsyncer.objects import KubeObject  # noqa: E402
 from drsyncer.sandbox import FakeCluster  # noqa: E402
-from drsyncer.sandbox.agents import AgentSet, cluster_port, start_cluster_agents  # noqa: E402
+from drsyncer.sandbox.agent_pods import start_agents_with_pods  # noqa: E402
+from drsyncer.sandbox.agents import AgentSet, cluster_port  # noqa: E402
 from drsyncer.sandbox.config_files import remote_cluster_yaml  # noqa: E402
 from tasks.data.rsync_command import SshTransport, ssh_argv  # noqa: E402
 from tasks.data.rsync_stats import parse_stats  # noqa: E402
@@ -314,8 +315,8 @@ def start_world(workdir: Path) -> World:
     for cluster in (source, dr):
         cluster.api.termination.seconds_per_grace_second = GRACE_SCALE
     try:
-        agents = start_cluster_agents(
-            [(c.name, [(n.name, n.root_dir, n.internal_ip) for n in c.nodes]) for c in (source, dr)],
+        agents = start_agents_with_pods(
+            (source, dr),
             [(FORWARD_KEYS, "source", "dr"), (REVERSE_KEYS, "dr", "source")],
             work_dir=workdir / "agents",
         )

@@ -17,7 +17,9 @@ a dr-syncer flow-run pod needs:
 - ``backoffLimit: 0``: prefect-kubernetes then sets ``PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule``,
   so an evicted or drained pod puts its flow run back to Scheduled (it runs again) instead of Kubernetes
   re-running the same run in a second pod;
-- ``PREFECT_TASKS_DEFAULT_NO_CACHE=true`` in the default environment (a sync task is never "Cached").
+- ``PREFECT_TASKS_DEFAULT_NO_CACHE=true`` in the default environment (a sync task is never "Cached"), and
+  ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` (heartbeats for the zombie-run automation ``drsyncer deploy``
+  creates; see :mod:`deployments.server_objects`).
 
 Pure: no Prefect import; the template is plain JSON data.
 """
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+
+from deployments.server_objects import HEARTBEAT_ENV, HEARTBEAT_SECONDS
 
 RUN_AS_USER = 10001
 """The image's non-root user (``deployments/docker/Dockerfile``)."""
@@ -157,7 +161,12 @@ def kubernetes_job_template(
         keys_secret: Secret with the key set's files, mounted at ``KEY_DIR/<key_set>``.
         key_set: The ClusterMapping whose keys the Secret holds.
     """
-    environment = {"PREFECT_TASKS_DEFAULT_NO_CACHE": "true", "DRSYNCER_KEY_DIR": KEY_DIR, **(env or {})}
+    environment = {
+        "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
+        "DRSYNCER_KEY_DIR": KEY_DIR,
+        HEARTBEAT_ENV: str(HEARTBEAT_SECONDS),
+        **(env or {}),
+    }
     return {
         "job_configuration": {
             "command": "{{ command }}",

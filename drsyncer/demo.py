@@ -16,7 +16,8 @@ from typing import Any
 
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import FakeCluster, NodeSpec
-from drsyncer.sandbox.agents import AgentSet, cluster_port, start_cluster_agents
+from drsyncer.sandbox.agent_pods import start_agents_with_pods
+from drsyncer.sandbox.agents import AgentSet, cluster_port
 from drsyncer.sandbox.config_files import remote_cluster_yaml
 
 NAMESPACE = "shop"
@@ -63,11 +64,8 @@ def start_clusters(workdir: Path) -> DemoClusters:
     source = FakeCluster("source", nodes=node_specs(workdir, "source", 101), background=True).start()
     dr = FakeCluster("dr", nodes=node_specs(workdir, "dr", 102), background=True).start()
     try:
-        agents = start_cluster_agents(
-            [
-                (cluster.name, [(n.name, n.root_dir, n.internal_ip) for n in cluster.nodes])
-                for cluster in (source, dr)
-            ],
+        agents = start_agents_with_pods(
+            (source, dr),
             [(CLUSTER_MAPPING, "source", "dr")],
             work_dir=workdir / "agents",
         )

@@ -2,8 +2,11 @@
 
 Three kinds of ed25519 keys, all generated here with ``cryptography`` in OpenSSH formats:
 
-* a **host key per cluster**: every agent of the cluster presents it; clients check it against a
-  known_hosts line built from its public half (never ``StrictHostKeyChecking=no``);
+* **host keys are per node and not made here**: every agent generates its own at start and prints the
+  public half to its pod log (``agent/entrypoint.sh``); the controller reads it through the API and pins
+  it for both hops (``tasks/data/agent_host_keys.py``; never ``StrictHostKeyChecking=no``). The
+  per-cluster "host key" below is legacy: it only fills the fallback known_hosts lines used when a
+  request names no host key, and its private half is no longer shipped to agents;
 * a **pull key per ClusterMapping**: its private half lives on the DR agents (rsync's ssh uses it), its
   public half is authorized on the source agents as ``command="dr-syncer-source-gate --pods-dir <pods
   dir>",restrict`` — read-only rsync (``rrsync -ro``) of one PersistentVolume mount at a time and
@@ -330,15 +333,16 @@ def agent_secret(
 ) -> KubeObject:
     """The Secret mounted by every agent of ``cluster`` at :data:`KEYS_MOUNT`.
 
-    Holds the cluster's host key (private: agents present it), authorized_keys, and for each mapping
-    where the cluster is DR the pull private key plus a known_hosts for the source cluster's agents.
+    Holds authorized_keys, and for each mapping where the cluster is DR the pull private key plus a
+    legacy known_hosts for the source cluster's agents (used only when a pull request names no host key).
+    No host key: every agent generates its own (per node), so no node holds another's private host key;
+    ``host_key`` is kept for callers and no longer shipped.
     ``allowed_source_cidrs`` (the cluster's ``pvcSync.ssh.allowedSourceCIDRs``) puts ``from=`` on every
     key; each control key's ``pull`` may only reach its source cluster's ``pvcSync.ssh.port`` (and
     ``agentCIDRs``, when set).
     """
+    _ = host_key
     files = {
-        HOST_KEY_FILE: host_key.private_openssh,
-        f"{HOST_KEY_FILE}.pub": host_key.public_openssh + "\n",
         AUTHORIZED_KEYS_FILE: authorized_keys(
             pull_keys=[mapping.pull for mapping in as_source],
             control_keys={role.keys.cluster_mapping: role.keys.control for role in as_dr},

@@ -51,6 +51,9 @@ RESTORE_POINT_CLAIM = "dr-syncer.io/restore-point-claim"
 """Label: the DR claim the restore point is a snapshot of."""
 RESTORE_POINT_TIME = "dr-syncer.io/restore-point-time"
 """Label: when it was taken, ``20261203T164500Z`` (UTC); sorts as time."""
+RESTORE_POINT_OPERATION = "dr-syncer.io/restore-point-operation"
+"""Label: what overwrote the claim after it: ``sync``, ``stage``, ``cutover``, ``failback`` (the source
+claim, before DR's data is copied back) or ``restore`` (the safety point before a restore)."""
 
 # Our own objects (agents, placeholder pods).
 MANAGED_BY = "dr-syncer.io/managed-by"

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
 
 from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DrSyncerError
@@ -45,8 +46,18 @@ def sync_pvc_data(
         credentials = credentials_for(session.mapping, settings.key_dir)
     except DrSyncerError as error:
         return [PvcOutcome(name=claim, status="failed", error=str(error)) for claim in claims]
-    futures = [pvc_data.submit(session, claim, credentials, settings) for claim in claims]
-    return [future.result() for future in futures]
+    # At most the cluster's rsync slots in flight: more tasks would only wait on the global limit, and
+    # Prefect makes a waiter back off for up to 30 s (Retry-After grows with the queue), leaving slots
+    # idle. The global limit still bounds transfers across runs and workers.
+    submitted: list[PrefectFuture[PvcOutcome]] = []
+    running: list[PrefectFuture[PvcOutcome]] = []
+    for claim in claims:
+        if len(running) >= settings.pvc_concurrency:
+            running.remove(next(as_completed(running)))
+        future = pvc_data.submit(session, claim, credentials, settings)
+        submitted.append(future)
+        running.append(future)
+    return [future.result() for future in submitted]
 
 
 @flow(name="pvc-data-sync", flow_run_name="pvc-data-{mapping_key}")

@@ -324,6 +324,7 @@ def _start(
     resolved = resolve_mapping(MappingSource(config=tuple(config or ()), controller=controller), mapping_name)
     mapping = resolved.mapping
     session = open_session(mapping, controller=resolved.controller)
+    session.operation = operation  # labels the restore points this operation's data copies take
     report = OperationReport(
         operation=operation,
         mapping=mapping.name,
@@ -530,6 +531,7 @@ def failback(
         if data and copy_back:
             op.current = "reverse-data"
             reverse = open_session(reverse_mapping(op.session.mapping))
+            reverse.operation = "failback"  # its restore points are of the source claims it overwrites
             try:
                 claims = shared_claims(reverse)
                 op.run(copy_data, "dr-to-source", claims, session=reverse, step="reverse-data")

@@ -10,13 +10,23 @@ An operator can resize a limit in the Prefect UI; existing limits are never chan
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 
 def limit_name(prefix: str, *parts: str) -> str:
     """A valid limit name from its parts (lowercase, ``-`` separated)."""
     return re.sub(r"[^a-z0-9-]+", "-", "-".join((prefix, *parts)).lower()).strip("-")
+
+
+def mapping_limit(namespace: str, name: str) -> str:
+    """The limit that serialises the syncs of mapping ``namespace/name`` (1 slot)."""
+    return limit_name("dr-syncer-mapping", namespace, name)
+
+
+def rsync_limit(cluster: str) -> str:
+    """The limit on concurrent PVC transfers into DR cluster ``cluster``."""
+    return limit_name("dr-syncer-rsync", cluster)
 
 
 def ensure_limit(name: str, limit: int) -> None:
@@ -42,8 +52,20 @@ def ensure_limit(name: str, limit: int) -> None:
 @contextmanager
 def holding(name: str, *, limit: int) -> Iterator[None]:
     """Hold one slot of limit ``name`` (created with ``limit`` slots if missing) for the block."""
+    with holding_all({name: limit}):
+        yield
+
+
+@contextmanager
+def holding_all(limits: Mapping[str, int]) -> Iterator[None]:
+    """Hold one slot of every limit (name → slots if it must be created) for the block.
+
+    The slots are acquired together, in one request: all or none, so a waiter never holds one limit's
+    slot while it waits for another's, and one round trip (with its lease) instead of one per limit.
+    """
     from prefect.concurrency.sync import concurrency
 
-    ensure_limit(name, limit)
-    with concurrency(name, occupy=1, strict=True):
+    for name, limit in limits.items():
+        ensure_limit(name, limit)
+    with concurrency(list(limits), occupy=1, strict=True):
         yield

@@ -10,12 +10,15 @@ Concurrency: at most ``settings.pvc_concurrency`` transfers per DR cluster at on
 global concurrency limit ``dr-syncer-rsync-<cluster>`` (created on first use with that size; an operator
 can resize it in the UI), and never two transfers of the same claim at once (a limit of 1 per claim).
 
-Credentials: the controller's control key and known_hosts for the mapping's ClusterMapping, from
-``<DRSYNCER_KEY_DIR>/<cluster-mapping>/control-key`` and ``known_hosts`` (written by ``drsyncer keys``).
+Credentials: the controller's control key for the mapping's ClusterMapping, from
+``<DRSYNCER_KEY_DIR>/<cluster-mapping>/control-key`` (written by ``drsyncer keys``). Host keys are per
+node: each agent's own, read from its pod's log through the API and pinned for both hops
+(:mod:`tasks.data.agent_host_keys`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +31,18 @@ from drsyncer.config.effective import EffectiveMapping
 from drsyncer.errors import DataSyncError, DrSyncerError
 from drsyncer.report import PvcOutcome
 from drsyncer.run_log import pvc_end_line, pvc_start_line
-from tasks.concurrency_limits import holding, limit_name
-from tasks.data.change_check import ChangesHeldError, consume_acceptance, guard_claim
+from tasks.concurrency_limits import holding_all, limit_name, rsync_limit
+from tasks.data.agent_host_keys import agent_host_key
+from tasks.data.change_check import (
+    ChangesHeldError,
+    consume_acceptance,
+    guard_claim,
+    limited_spec,
+    raise_if_held,
+    release_hint,
+    single_session_limits,
+    skipped_transfer,
+)
 from tasks.data.endpoints import PlaceholderSettings, volume_endpoint
 from tasks.data.progress_log import ProgressLog
 from tasks.data.restore_points import restore_point_before_transfer
@@ -61,12 +74,15 @@ def key_set_name(mapping: EffectiveMapping) -> str:
 
 
 def credentials_for(mapping: EffectiveMapping, key_dir: Path) -> ControlCredentials:
-    """The control key and known_hosts files of ``mapping``'s key set; a clear error when missing."""
+    """The control key (and legacy known_hosts) of ``mapping``'s key set; a clear error if no key.
+
+    Host keys come from the agents' pod logs (per node), so a missing known_hosts is fine.
+    """
     directory = key_dir / key_set_name(mapping)
     credentials = ControlCredentials(
         key_file=directory / "control-key", known_hosts_file=directory / "known_hosts"
     )
-    for path in (credentials.key_file, credentials.known_hosts_file):
+    for path in (credentials.key_file,):
         if not path.is_file():
             raise DataSyncError(
                 f"PVC data sync of mapping {mapping.name!r} needs {path}, which does not exist",
@@ -170,25 +186,45 @@ def sync_claim(
             ) as destination,
         ):
             spec = TransferSpec(
-                source=AgentEndpoint(source.address, _ssh_port(mapping, source=True), source.path),
+                source=AgentEndpoint(
+                    source.address,
+                    _ssh_port(mapping, source=True),
+                    source.path,
+                    host_key=agent_host_key(session.source, source.node),
+                    node=source.node,
+                ),
                 destination=AgentEndpoint(
-                    destination.address, _ssh_port(mapping, source=False), destination.path
+                    destination.address,
+                    _ssh_port(mapping, source=False),
+                    destination.path,
+                    host_key=agent_host_key(session.destination, destination.node),
+                    node=destination.node,
                 ),
                 options=_rsync_options(mapping),
                 allow_empty_source=bool(config.allow_empty_source),
                 timeout_seconds=int(config.timeout.seconds) if config.timeout else 86400,
             )
-            guard = guard_claim(
-                session, claim, spec, credentials, retry_policy=_retry_policy(mapping), log=log
-            )
+            limits = single_session_limits(session, claim)  # the agent judges its dry run itself
+            if limits is not None:
+                spec = dataclasses.replace(spec, guard=limits)
+            guard = None
+            if limits is None:
+                guard = guard_claim(
+                    session, claim, spec, credentials, retry_policy=_retry_policy(mapping), log=log
+                )
             if guard is not None:
                 outcome.change_guard = guard.summary.to_json()
-            point = restore_point_before_transfer(
-                session, claim, spec, credentials, summary=guard.summary if guard else None, log=log
-            )
+            point = None
+            if limits is None:
+                point = restore_point_before_transfer(
+                    session, claim, spec, credentials, summary=guard.summary if guard else None, log=log
+                )
             outcome.restore_point = point.name if point is not None else ""
-            result = transfer_pvc(
-                spec,
+            skipped = skipped_transfer(guard) if mode is VerificationMode.none else None
+            if skipped is not None:
+                log(f"PVC {claim}: the change guard's dry run found nothing to transfer")
+            result = skipped or transfer_pvc(
+                limited_spec(spec, guard),
                 credentials,
                 retry_policy=_retry_policy(mapping),
                 verification_mode=mode,
@@ -196,12 +232,18 @@ def sync_claim(
                 verification_seed=f"{mapping.key}/{claim}",
                 on_line=on_line,
             )
+            if result.change_summary is not None:
+                outcome.change_guard = result.change_summary.to_json()
+                raise_if_held(result, hint=release_hint(session, claim))
             if guard is not None and guard.accepted:
                 consume_acceptance(session.destination, mapping.destination_namespace, claim)
         outcome.status = "synced"
         outcome.bytes_transferred = result.bytes_transferred
         outcome.files_transferred = result.files_transferred
         outcome.total_bytes = result.total_size
+        summary = guard.summary if guard is not None else result.change_summary
+        if summary is not None and summary.source_bytes is not None:
+            outcome.total_bytes = summary.source_bytes  # a limited transfer's stats see only changes
         outcome.attempts = result.attempts
         if result.verification is not None:
             outcome.verification = f"{mode.value}: {result.verification.files_checked} files checked, passed"
@@ -223,9 +265,9 @@ def pvc_data(
     """Sync one PVC's data, holding a per-cluster rsync slot and the claim's own lock."""
     logger = get_run_logger()
     mapping = session.mapping
-    cluster_slot = limit_name("dr-syncer-rsync", mapping.destination.name)
+    cluster_slot = rsync_limit(mapping.destination.name)
     claim_lock = limit_name("dr-syncer-pvc", mapping.destination.name, mapping.destination_namespace, claim)
-    with holding(cluster_slot, limit=settings.pvc_concurrency), holding(claim_lock, limit=1):
+    with holding_all({cluster_slot: settings.pvc_concurrency, claim_lock: 1}):
         logger.info(
             "%s",
             pvc_start_line(

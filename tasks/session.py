@@ -54,6 +54,9 @@ class SyncSession:
     """One report line per kind left out at discovery time (failed, or skipped), not one per object."""
     resolution_warnings: list[str] = field(default_factory=list)
     """What resolving the kinds has to say (``["*"]`` could not read the APIService list)."""
+    operation: str = "sync"
+    """What this session's data copies are part of (``sync``, ``stage``, ``cutover``, ``failback``):
+    the label of the restore points they take (``tasks/data/restore_points.py``)."""
 
     def warnings(self) -> list[str]:
         """What went wrong without failing the sync: groups ``["*"]`` could not vet, unavailable API groups,

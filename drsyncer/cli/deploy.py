@@ -19,15 +19,25 @@ worker's environment — a venv for a process pool, the image for a Kubernetes p
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from deployments.builder import DeploymentSpec, MappingReference, build_deployment_specs, to_runner_deployment
+from deployments.server_objects import (
+    HEARTBEAT_TAG,
+    concurrency_limits,
+    ensure_concurrency_limits,
+    ensure_zombie_automation,
+    sends_heartbeats,
+    with_heartbeat,
+)
 from drsyncer.cli.output import OUTPUT_OPTION, OutputFormat, print_json, stderr, stdout, user_errors
 from drsyncer.errors import UsageError
 from drsyncer.prefect_env import apply_prefect_defaults
+from drsyncer.settings import load_settings
 
 CONFIG_ARGUMENT = typer.Argument(None, help="Configuration files or directories.", show_default=False)
 POOL_OPTION = typer.Option(..., "--pool", help="Work pool the deployments run on (it must exist).")
@@ -123,6 +133,9 @@ def deploy(
         variables = job_variables(image=image, namespace=namespace, service_account=service_account, env=env)
         apply_prefect_defaults()
         registered = register(specs, pool=pool, job_variables=variables)
+        # Before the first run: limits many runs would otherwise create at once, and the zombie-run check.
+        ensure_concurrency_limits(concurrency_limits(loaded, pvc_concurrency=load_settings().pvc_concurrency))
+        ensure_zombie_automation()
     if output == OutputFormat.json:
         print_json(registered)
         return
@@ -175,15 +188,19 @@ def register(
 
     with get_client(sync_client=True) as client:
         try:
-            client.read_work_pool(pool)
+            work_pool = client.read_work_pool(pool)
         except ObjectNotFound:
             raise UsageError(
                 f"work pool {pool!r} does not exist on the Prefect server",
                 fix=f"prefect work-pool create {pool} --type process (or --type kubernetes)",
             ) from None
+    variables = with_heartbeat(job_variables, pool_type=work_pool.type)
+    heartbeat = sends_heartbeats(variables, pool_template=work_pool.base_job_template)
     registered = []
     for spec in specs:
-        deployment = to_runner_deployment(spec, work_pool_name=pool, job_variables=job_variables or None)
+        # The zombie-run automation watches runs that send heartbeats often (deployments.server_objects).
+        tagged = replace(spec, tags=(*spec.tags, HEARTBEAT_TAG)) if heartbeat else spec
+        deployment = to_runner_deployment(tagged, work_pool_name=pool, job_variables=variables or None)
         deployment_id = deployment.apply(work_pool_name=pool)
         registered.append(
             {

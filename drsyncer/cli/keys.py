@@ -2,11 +2,14 @@
 
 ``generate`` makes (with :mod:`drsyncer.keys`) the ClusterMapping's pull and control keys, **and the
 reverse key set** ``<dr>-to-<source>`` that failback data copies use (DR agents serve, source agents pull;
-``--no-reverse`` skips it, an existing one is kept unless ``--force``), plus the ed25519 host key of each
-cluster unless already in ``DIR``. Files are written by :mod:`drsyncer.key_store` (private keys 0600),
-with Secret manifests for reference under ``_secrets/``; ``drsyncer agent install`` builds each cluster's
-combined agent Secret from the same files and applies it. Nothing is contacted; private keys are never
-printed.
+``--no-reverse`` skips it, an existing one is kept unless ``--force``). Host keys are not made here: every
+agent generates its own at start and prints it to its pod log, where the controller reads and pins it
+(``tasks/data/agent_host_keys.py``); rotating them is restarting the agent DaemonSet (``kubectl -n
+dr-syncer rollout restart daemonset/dr-syncer-agent``). The legacy per-cluster host key under
+``_hosts/`` only fills fallback known_hosts lines and is no longer shipped to agents. Files are written
+by :mod:`drsyncer.key_store` (private keys 0600), with Secret manifests for reference under
+``_secrets/``; ``drsyncer agent install`` builds each cluster's combined agent Secret from the same
+files and applies it. Nothing is contacted; private keys are never printed.
 
 ``rotate`` is three steps (see :mod:`drsyncer.key_store`), each followed by ``drsyncer agent install``
 of both clusters: ``rotate`` (new keys accepted, old ones used) -> ``rotate --switch`` (the controller's
@@ -168,8 +171,8 @@ def generate(
                 fix="keep them, or pass --force to replace them (agents must then get the new Secrets)",
             )
     source_name, target_name = source.metadata.name, target.metadata.name
-    source_host, source_new = host_key(out, source_name, create=True)
-    target_host, target_new = host_key(out, target_name, create=True)
+    source_host, _ = host_key(out, source_name, create=True)  # legacy known_hosts lines only
+    target_host, _ = host_key(out, target_name, create=True)
     keys: MappingKeys = generate_mapping_keys(name)
     write_key_set(out, keys, dr_host_key=target_host, dr_port=_port(target))
     reverse_name = reverse_key_set_name(source_name, target_name)
@@ -188,14 +191,7 @@ def generate(
     for column in ("Key", "Fingerprint", "Private key goes to"):
         table.add_column(column)
     table.add_row(
-        f"host key {source_name}" + (" (new)" if source_new else ""),
-        source_host.fingerprint,
-        f"{source_name} agents",
-    )
-    table.add_row(
-        f"host key {target_name}" + (" (new)" if target_new else ""),
-        target_host.fingerprint,
-        f"{target_name} agents",
+        "host keys", "one per node", "nowhere: each agent makes its own and prints it to its pod log"
     )
     _rows(table, keys, source_name, target_name, "")
     if reverse is not None:
@@ -248,6 +244,8 @@ def rotate(
     2. `keys rotate --switch`: the controller and the DR agents use the new keys; old still accepted.
     3. `keys rotate --finish`: the old public keys are retired.
     After each step run `drsyncer agent install` for both clusters (any order) before the next step.
+    Host keys are not rotated here: each agent makes its own at start; restart the agent DaemonSet
+    (`kubectl -n dr-syncer rollout restart daemonset/dr-syncer-agent`) to rotate them.
     """
     with user_errors():
         if switch and finish:

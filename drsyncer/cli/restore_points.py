@@ -66,14 +66,21 @@ def list_points(
                     "time": p.taken_at.isoformat(),
                     "ready": p.ready,
                     "error": p.error,
+                    "operation": p.operation,
                 }
                 for p in points
             ]
         )
         return
-    table = Table("NAME", "CLAIM", "TIME (UTC)", "READY")
+    table = Table("NAME", "CLAIM", "TIME (UTC)", "READY", "BEFORE")
     for point in points:
-        table.add_row(point.name, point.claim, point.taken_at.strftime("%Y-%m-%d %H:%M:%S"), str(point.ready))
+        table.add_row(
+            point.name,
+            point.claim,
+            point.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(point.ready),
+            point.operation,
+        )
     stdout.print(table)
 
 

@@ -163,7 +163,8 @@ class RestorePointsConfig(ConfigModel):
 
     volume_snapshot_class_name: Str | None = Field(
         default=None,
-        description="VolumeSnapshotClass in the DR cluster; unset = no restore points (validate warns).",
+        description="VolumeSnapshotClass in the DR cluster (and in the source cluster for failback's restore "
+        "points of source claims); unset = no restore points (validate warns).",
     )
     keep: Int = Field(default=7, ge=1, description="Restore points kept per claim; older ones are deleted.")
     keep_within: DurationField | None = Field(

@@ -1,8 +1,9 @@
 """Sandbox node agents: one real ``sshd`` per sandbox node, on 127.0.0.1, running our ``agent/`` files.
 
 Each :class:`LocalAgent` plays the DaemonSet pod of one node: ``/usr/sbin/sshd -D -e -f CONFIG`` with the
-config rendered from ``agent/sshd_config.tmpl`` (``StrictModes yes``, as in the image), the node's cluster
-host key, and an authorized_keys built by :mod:`drsyncer.keys` — pull keys forced to
+config rendered from ``agent/sshd_config.tmpl`` (``StrictModes yes``, as in the image), a host key of
+the node's own (generated at start, as ``agent/entrypoint.sh`` does: no agent holds another node's private
+host key), and an authorized_keys built by :mod:`drsyncer.keys` — pull keys forced to
 ``agent/source_gate.py --pods-dir <node root>/pods`` (then ``rrsync -ro`` on one volume), control keys
 forced to ``agent/control.py --pods-dir <node root>/pods``. The node's root directory plays
 ``/var/lib/kubelet``; both forced commands read the node's mount table from ``<node root>/mountinfo``
@@ -271,6 +272,11 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
+def _host_key(host_keys: Mapping[str, KeyPair], node: AgentNode) -> KeyPair:
+    """The node's own host key (a cluster-wide one only for callers that still pass one per cluster)."""
+    return host_keys[node.name] if node.name in host_keys else host_keys[node.cluster]
+
+
 def control_program_argv() -> list[str]:
     """How the sandbox runs ``agent/control.py`` (this interpreter, isolated mode)."""
     return [sys.executable, "-I", str(CONTROL_PROGRAM), "--rsync", "/usr/bin/rsync", "--ssh", "/usr/bin/ssh"]
@@ -300,6 +306,8 @@ class AgentSet:
     agents: dict[str, LocalAgent]
     work_dir: Path
     mappings: dict[str, SandboxMapping]
+    host_keys: dict[str, KeyPair] = field(default_factory=dict)
+    """Each node's own host key, by node name (the agent pod prints the public half: ``agent_pods``)."""
     secure_dir: Path | None = None
     """A 0700 directory below ``/run`` with each agent's authorized_keys; removed by :meth:`stop`."""
 
@@ -308,27 +316,36 @@ class AgentSet:
         cls,
         nodes: Sequence[AgentNode],
         *,
-        host_keys: Mapping[str, KeyPair],
+        host_keys: Mapping[str, KeyPair] | None = None,
         mappings: Sequence[SandboxMapping],
         work_dir: Path,
     ) -> AgentSet:
-        """Write every agent's files, start every sshd; stop the started ones if one fails."""
+        """Write every agent's files, start every sshd; stop the started ones if one fails.
+
+        Every node gets a host key of its own (``host_keys[node name]`` when given, else a new one), as
+        every real agent generates its own; entries under other names (a cluster's) are ignored.
+        """
+        from drsyncer.keys import generate_host_key
+
         ports = _assign_ports(nodes)
+        given = host_keys or {}
+        per_node = {node.name: given.get(node.name) or generate_host_key(node.name) for node in nodes}
         agent_set = cls(
             agents={},
             work_dir=work_dir,
             mappings={m.keys.cluster_mapping: m for m in mappings},
+            host_keys=per_node,
         )
         try:
             for node in nodes:
                 agent = LocalAgent(
                     node=node, port=ports[node.name], config_dir=work_dir / "agents" / node.name
                 )
-                agent_set._write_agent_files(agent, nodes, ports, host_keys)
+                agent_set._write_agent_files(agent, nodes, ports, per_node)
                 agent_set.agents[node.name] = agent
                 agent.start()
             for mapping in mappings:
-                agent_set._write_controller_files(mapping, nodes, ports, host_keys)
+                agent_set._write_controller_files(mapping, nodes, ports, per_node)
         except BaseException:
             agent_set.stop()
             raise
@@ -342,7 +359,7 @@ class AgentSet:
         host_keys: Mapping[str, KeyPair],
     ) -> None:
         node = agent.node
-        host_key = host_keys[node.cluster]
+        host_key = _host_key(host_keys, node)
         node.pods_dir.mkdir(parents=True, exist_ok=True)
         config = agent.config_dir
         config.mkdir(parents=True, exist_ok=True)
@@ -371,9 +388,9 @@ class AgentSet:
             name = mapping.keys.cluster_mapping
             _write_private(config / pull_key_file(name), mapping.keys.pull.current.private_openssh)
             source_agents = [n for n in nodes if n.cluster == mapping.source_cluster]
-            source_host_key = host_keys[mapping.source_cluster].public_openssh
             lines = [
-                known_hosts_line(source_host_key, host=n.address, port=ports[n.name]) for n in source_agents
+                known_hosts_line(_host_key(host_keys, n).public_openssh, host=n.address, port=ports[n.name])
+                for n in source_agents
             ]
             _write_private(config / known_hosts_file(name), "".join(f"{line}\n" for line in lines))
         _write_private(
@@ -399,7 +416,7 @@ class AgentSet:
         directory = self.work_dir / "controller" / name
         _write_private(directory / "control-key", mapping.keys.control.current.private_openssh)
         lines = [
-            known_hosts_line(host_keys[n.cluster].public_openssh, host=n.address, port=ports[n.name])
+            known_hosts_line(_host_key(host_keys, n).public_openssh, host=n.address, port=ports[n.name])
             for n in nodes
         ]
         _write_private(directory / "known_hosts", "".join(f"{line}\n" for line in lines))
@@ -442,19 +459,18 @@ def start_cluster_agents(
             mapping M are ``work_dir/controller/M/{control-key,known_hosts}`` (use ``work_dir/controller``
             as ``DRSYNCER_KEY_DIR``).
     """
-    from drsyncer.keys import generate_host_key, generate_mapping_keys
+    from drsyncer.keys import generate_mapping_keys
 
     nodes = [
         AgentNode(node, cluster, root, address=address)
         for cluster, members in clusters
         for node, root, address in members
     ]
-    host_keys = {cluster: generate_host_key(cluster) for cluster, _ in clusters}
     key_sets = [
         SandboxMapping(generate_mapping_keys(name), source_cluster=source, dr_cluster=dr)
         for name, source, dr in mappings
     ]
-    return AgentSet.start(nodes, host_keys=host_keys, mappings=key_sets, work_dir=work_dir)
+    return AgentSet.start(nodes, mappings=key_sets, work_dir=work_dir)
 
 
 def cluster_port(agent_set: AgentSet, cluster: str) -> int:

@@ -70,7 +70,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _core("ServiceAccount", "serviceaccounts", short=("sa",)),
     _core("Service", "services", short=("svc",), subresources=_STATUS, categories=_ALL),
     _core("Endpoints", "endpoints", short=("ep",)),
-    _core("Pod", "pods", short=("po",), subresources=_STATUS, categories=_ALL),
+    _core("Pod", "pods", short=("po",), subresources=("status", "log"), categories=_ALL),
     _core("PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",), subresources=_STATUS),
     _core("PersistentVolume", "persistentvolumes", namespaced=False, short=("pv",), subresources=_STATUS),
     _core("Node", "nodes", namespaced=False, short=("no",), subresources=_STATUS),

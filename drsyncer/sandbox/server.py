@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from drsyncer.objects import KubeObject
-from drsyncer.sandbox import conversion, discovery, printing, watch
+from drsyncer.sandbox import conversion, discovery, pod_logs, printing, watch
 from drsyncer.sandbox import status as errors
 from drsyncer.sandbox.aggregated import ProxyRefusal
 from drsyncer.sandbox.api import APPLY_PATCH, WriteOptions, manager_from_user_agent, yaml_or_json
@@ -423,6 +423,10 @@ def route(
         raise errors.method_not_allowed()
     if subresource == "scale":
         return _scale(cluster, resource, scoped, name, method, raw, content_type, options)
+    if subresource == "log":
+        if method != "GET":
+            raise errors.method_not_allowed()
+        return Response(200, pod_logs.pod_log(cluster, scoped, name, query), content_type=pod_logs.TEXT_PLAIN)
     if method == "GET":
         stored = api.get(resource, scoped, name)
         if printing.wants_table(accept) and not subresource:

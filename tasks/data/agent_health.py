@@ -3,9 +3,10 @@
 The control key is the only key dr-syncer holds for agents, and only DR agents accept it (source agents
 take the DR agents' read-only pull key), so this probes the DR side: for every destination cluster of a
 mapping that syncs PVC data, each node that the agent DaemonSet's ``pvcSync.deployment.nodeSelector``
-selects is reached at the address and port a pull would use, its host key checked against known_hosts,
-and asked ``probe`` (read-only: the agent reports its version). A node whose agent refuses, times out
-or has no address counts as down. Nothing is written anywhere.
+selects is reached at the address and port a pull would use, its host key pinned to the one that node's
+agent pod printed (:mod:`tasks.data.agent_host_keys`), and asked ``probe`` (read-only: the agent reports
+its version). A node whose agent refuses, times out, has no address or printed no host key counts as
+down. Nothing is written anywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from drsyncer.config.effective import EffectiveMapping
 from drsyncer.kube.client import KubeClient, object_path
 from drsyncer.kube.connect import connect_cluster
 from drsyncer.objects import KubeObject
+from tasks.data.agent_host_keys import agent_host_key
 from tasks.data.endpoints import node_address
 from tasks.data.transfer import AgentClient, ControlCredentials
 from tasks.pvc_data import DEFAULT_SSH_PORT, key_set_name
@@ -73,18 +75,32 @@ def probe_cluster(
         nodes, _ = client.list(
             object_path(group="", version="v1", plural="nodes", namespace=None), label_selector=selector
         )
+        return [
+            AgentHealth(
+                cluster=cluster.name,
+                node=_name(node),
+                up=_probe(node, address_type, port, target, client=client),
+            )
+            for node in nodes
+        ]
     finally:
         client.close()
-    return [
-        AgentHealth(cluster=cluster.name, node=_name(node), up=_probe(node, address_type, port, target))
-        for node in nodes
-    ]
 
 
-def _probe(node: KubeObject, address_type: str | None, port: int, target: ProbeTarget) -> bool:
+def _probe(
+    node: KubeObject, address_type: str | None, port: int, target: ProbeTarget, *, client: KubeClient
+) -> bool:
     try:
         host = node_address(node, address_type)
-        with AgentClient(host, port, target.credentials, connect_timeout=PROBE_TIMEOUT_SECONDS) as agent:
+        host_key = agent_host_key(client, _name(node))  # the key this node's agent pod printed
+        with AgentClient(
+            host,
+            port,
+            target.credentials,
+            connect_timeout=PROBE_TIMEOUT_SECONDS,
+            host_key=host_key,
+            node=_name(node),
+        ) as agent:
             return bool(agent.probe().get("ok"))
     except Exception:  # any failure to reach or use the agent means it is not up
         return False

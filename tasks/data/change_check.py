@@ -13,15 +13,25 @@ sets it). It lets the next sync of that claim through whatever the guard counts,
 that sync's transfer succeeded — consumed exactly once, so it cannot wave a later disaster through. A
 transfer that fails keeps it for the retry.
 
-Cost: the dry run walks both file lists exactly as the real run's first phase does (one ``lstat`` per
-file on each side, the list sent over ssh; no data read) plus a control login — about a no-op re-sync:
-0.75 s for 13k files in ``benchmarks/pvc_data.py`` (plain no-op rsync 0.46 s), so tens of seconds for
-1M files, after which the real run finds the inodes in the page cache. It is skipped when the DR copy is
-empty (nothing to lose; the agent answers at once).
+**Two phases, one walk.** The dry run walks both trees exactly as a plain rsync's first phase does (one
+``lstat`` per file on each side, the file list sent over ssh; no data read). The agent writes the paths it
+itemizes into a change list (``tasks/data/change_list.py``, kept on the DR agent,
+``agent/change_lists.py``), and the real transfer (:func:`limited_spec`) reads only those with
+``--files-from --delete-missing-args``: it ``lstat``s and sends the changes, not the tree. When the dry run
+found nothing at all, the real transfer is skipped (:func:`skipped_transfer`). Without restore points
+(nothing to do between the two) and without a pending acceptance, both run in one control session
+(:func:`single_session_limits`, ``TransferSpec.guard``): the agent dry-runs, judges with the same
+:func:`~tasks.data.change_guard.held_reason`, and holds or transfers; :func:`raise_if_held` turns its
+verdict into :class:`ChangesHeldError`. So a guarded sync costs one walk plus the changes, like a plain
+rsync; at 1M files the walk is the cost either way (tens of seconds, the same as the plain rsync's),
+and the change list of a 1 % change is 10k names (a few hundred KiB). Files that change between the
+dry run and the real run are picked up by the next sync. The dry run is skipped when the DR copy is
+empty (nothing to lose; the agent answers at once, and the first copy walks the tree).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +42,7 @@ from drsyncer.errors import DataSafetyError, DataSyncError
 from drsyncer.kube.client import KubeClient, object_path
 from tasks.data.change_guard import ChangeGuardLimits, ChangeSummary, held_reason
 from tasks.data.retry import RetryPolicy, call_with_retry
-from tasks.data.transfer import AgentClient, ControlCredentials, TransferSpec, classify_exit
+from tasks.data.transfer import AgentClient, ControlCredentials, TransferResult, TransferSpec, classify_exit
 from tasks.session import SyncSession
 
 
@@ -68,6 +78,8 @@ def preview_changes(
             spec.destination.port,
             credentials,
             connect_timeout=spec.connect_timeout_seconds,
+            host_key=spec.destination.host_key,
+            node=spec.destination.node,
         ) as client:
             run = client.run(command, timeout=spec.timeout_seconds + 60.0)
         if run.exit_code not in (0, 24):
@@ -122,17 +134,87 @@ def check_changes(
     if accepted:
         log(f"PVC {claim}: change guard: {reason}; accepted by annotation {labels.ACCEPT_CHANGES}")
         return ChangeDecision(summary=summary, accepted=True, over_limits=reason)
-    raise ChangesHeldError(
-        f"held by the change guard, DR copy left untouched: {reason}",
-        fix=f"if the change is intended, release it once: {release_hint}; if the source is "
-        "corrupted or encrypted, do not release it: see docs/disaster-day.md, 'When the source is corrupted'",
-        summary=summary,
+    raise _held(reason, summary=summary, hint=release_hint)
+
+
+def limited_spec(spec: TransferSpec, decision: ChangeDecision | None) -> TransferSpec:
+    """``spec`` limited to the dry run's change list (the real run walks nothing), when the agent made one."""
+    if decision is None or decision.summary.change_list is None:
+        return spec
+    return dataclasses.replace(spec, change_list=decision.summary.change_list)
+
+
+def skipped_transfer(decision: ChangeDecision | None) -> TransferResult | None:
+    """The result of a transfer that need not run (the dry run found nothing to do), else None."""
+    if decision is None or not decision.summary.nothing_to_transfer:
+        return None
+    return TransferResult(
+        bytes_transferred=0,
+        files_transferred=0,
+        total_size=decision.summary.source_bytes or 0,
+        files_total=decision.summary.dr_files,
+        duration_seconds=0.0,
+        attempts=0,
     )
 
 
 def _claim_path(namespace: str, claim: str) -> str:
     return object_path(
         group="", version="v1", plural="persistentvolumeclaims", namespace=namespace, name=claim
+    )
+
+
+def guard_limits(session: SyncSession) -> ChangeGuardLimits | None:
+    """The mapping's ``pvcConfig.changeGuard`` limits; None when ``enabled`` is false."""
+    config = session.mapping.spec.pvc_config.change_guard
+    if not config.enabled:
+        return None
+    return ChangeGuardLimits(
+        max_deleted_percent=config.max_deleted_percent,
+        max_changed_percent=config.max_changed_percent,
+        min_files=config.min_files,
+    )
+
+
+def release_hint(session: SyncSession, claim: str) -> str:
+    """The commands that release a held ``claim`` once (the held error's fix)."""
+    mapping = session.mapping
+    namespace = mapping.destination_namespace
+    return (
+        f"`drsyncer sync CONFIG --mapping {mapping.name} --accept-changes {claim}`, or "
+        f"`kubectl -n {namespace} annotate pvc {claim} {labels.ACCEPT_CHANGES}=true` in cluster "
+        f"{mapping.destination.name} (the copy's side; for a failback, the source cluster)"
+    )
+
+
+def single_session_limits(session: SyncSession, claim: str) -> ChangeGuardLimits | None:
+    """Limits for a pull that judges its own dry run in one control session (``TransferSpec.guard``).
+
+    That saves a control login per claim and sync. Only when the guard is on, no restore point may have
+    to be taken between the dry run and the transfer (no ``restorePoints`` class), and no acceptance is
+    pending on the claim; otherwise None, and :func:`guard_claim` runs the dry run on its own first.
+    """
+    limits = guard_limits(session)
+    if limits is None or session.mapping.spec.pvc_config.restore_points.volume_snapshot_class_name:
+        return None
+    if accept_changes_value(session.destination, session.mapping.destination_namespace, claim) is not None:
+        return None
+    return limits
+
+
+def raise_if_held(result: TransferResult, *, hint: str) -> None:
+    """Raise :class:`ChangesHeldError` when the agent held a single-session guarded pull."""
+    reason = result.held
+    if reason is not None and result.change_summary is not None:
+        raise _held(reason, summary=result.change_summary, hint=hint)
+
+
+def _held(reason: str, *, summary: ChangeSummary, hint: str) -> ChangesHeldError:
+    return ChangesHeldError(
+        f"held by the change guard, DR copy left untouched: {reason}",
+        fix=f"if the change is intended, release it once: {hint}; if the source is "
+        "corrupted or encrypted, do not release it: see docs/disaster-day.md, 'When the source is corrupted'",
+        summary=summary,
     )
 
 
@@ -146,25 +228,18 @@ def guard_claim(
     log: Callable[[str], object] = print,
 ) -> ChangeDecision | None:
     """The guard for one claim of ``session``'s mapping; None when ``changeGuard.enabled`` is false."""
-    mapping = session.mapping
-    config = mapping.spec.pvc_config.change_guard
-    if not config.enabled:
+    limits = guard_limits(session)
+    if limits is None:
         return None
-    namespace = mapping.destination_namespace
-    accepted = accept_changes_value(session.destination, namespace, claim) is not None
+    mapping = session.mapping
+    accepted = accept_changes_value(session.destination, mapping.destination_namespace, claim) is not None
     return check_changes(
         spec,
         credentials,
-        limits=ChangeGuardLimits(
-            max_deleted_percent=config.max_deleted_percent,
-            max_changed_percent=config.max_changed_percent,
-            min_files=config.min_files,
-        ),
+        limits=limits,
         accepted=accepted,
         claim=claim,
-        release_hint=f"`drsyncer sync CONFIG --mapping {mapping.name} --accept-changes {claim}`, or "
-        f"`kubectl -n {namespace} annotate pvc {claim} {labels.ACCEPT_CHANGES}=true` in cluster "
-        f"{mapping.destination.name} (the copy's side; for a failback, the source cluster)",
+        release_hint=release_hint(session, claim),
         retry_policy=retry_policy,
         log=log,
     )

@@ -68,6 +68,18 @@ class ChangeSummary:
     created: int = 0
     deleted_sample: tuple[str, ...] = ()
     changed_sample: tuple[str, ...] = ()
+    change_list: str | None = None
+    """The id of the dry run's change list on the DR agent (``agent/change_lists.py``), or None: the real
+    transfer then walks the whole tree (empty DR copy, hard links, an older agent)."""
+    entries: int | None = None
+    """Paths in that change list; 0 means the real transfer has nothing to do."""
+    source_bytes: int | None = None
+    """The source's total file size (``Total file size``): the volume size the report shows."""
+
+    @property
+    def nothing_to_transfer(self) -> bool:
+        """The dry run found nothing at all to do (not even a timestamp): the real transfer can be skipped."""
+        return self.change_list is not None and self.entries == 0
 
     @property
     def deleted_percent(self) -> float:
@@ -95,6 +107,9 @@ class ChangeSummary:
             "changedPercent": round(self.changed_percent, 2),
             "deletedSample": list(self.deleted_sample),
             "changedSample": list(self.changed_sample),
+            "changeList": self.change_list,
+            "entries": self.entries,
+            "sourceBytes": self.source_bytes,
         }
 
     @classmethod
@@ -107,6 +122,9 @@ class ChangeSummary:
             created=int(document.get("created", 0)),
             deleted_sample=tuple(str(p) for p in document.get("deletedSample", ())),
             changed_sample=tuple(str(p) for p in document.get("changedSample", ())),
+            change_list=None if document.get("changeList") is None else str(document["changeList"]),
+            entries=None if document.get("entries") is None else int(document["entries"]),
+            source_bytes=None if document.get("sourceBytes") is None else int(document["sourceBytes"]),
         )
 
 
@@ -122,6 +140,9 @@ class ChangeCounter:
     changed: int = 0
     created: int = 0
     source_files: int | None = None
+    source_entries: int | None = None
+    """Entries of the source below its root, directories included (``Number of files`` minus the root)."""
+    source_bytes: int | None = None
     deleted_sample: list[str] = field(default_factory=list)
     changed_sample: list[str] = field(default_factory=list)
 
@@ -146,9 +167,13 @@ class ChangeCounter:
                 self.changed += 1
                 self._keep(self.changed_sample, itemized["name"].split(" -> ")[0])
             return
+        if line.startswith("Total file size: "):
+            self.source_bytes = _number(line.split(":", 1)[1])
+            return
         stats = _STAT_COUNTS.match(line)
         if stats is not None:
             self.source_files = _non_directories(line, stats["kinds"] or "")
+            self.source_entries = max(_number(line.split(":", 1)[1].split("(", maxsplit=1)[0]) - 1, 0)
 
     def feed_all(self, lines: Iterable[str]) -> ChangeCounter:
         """Feed every line; return self."""
@@ -166,6 +191,7 @@ class ChangeCounter:
             created=self.created,
             deleted_sample=tuple(self.deleted_sample),
             changed_sample=tuple(self.changed_sample),
+            source_bytes=self.source_bytes,
         )
 
     def _keep(self, sample: list[str], name: str) -> None:
@@ -175,9 +201,14 @@ class ChangeCounter:
 
 def _non_directories(line: str, kinds: str) -> int:
     """Non-directory count of a ``Number of files: 8 (reg: 5, dir: 2, link: 1)`` line."""
-    total = int(re.sub(r"[^\d]", "", line.split(":", 1)[1].split("(", maxsplit=1)[0]) or 0)
+    total = _number(line.split(":", 1)[1].split("(", maxsplit=1)[0])
     directories = re.search(r"dir: ([\d,.]+)", kinds)
-    return total - (int(re.sub(r"[^\d]", "", directories[1])) if directories else 0)
+    return total - (_number(directories[1]) if directories else 0)
+
+
+def _number(text: str) -> int:
+    """A count as rsync prints it (``12,345`` or ``12.345`` by locale)."""
+    return int(re.sub(r"[^\d]", "", text) or 0)
 
 
 def held_reason(summary: ChangeSummary, limits: ChangeGuardLimits) -> str | None:

@@ -156,6 +156,7 @@ def restore_claim(
             class_name=config.volume_snapshot_class_name,
             ready_timeout_seconds=config.ready_timeout.seconds,
             now=now,
+            operation="restore",
         ).name
     snapshot = client.get(
         object_path(

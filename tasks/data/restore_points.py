@@ -51,6 +51,8 @@ class RestorePoint:
     taken_at: datetime
     ready: bool
     error: str = ""
+    operation: str = "sync"
+    """What overwrote the claim after this point (label ``restore-point-operation``)."""
 
     @classmethod
     def from_snapshot(cls, snapshot: KubeObject) -> RestorePoint:
@@ -66,6 +68,7 @@ class RestorePoint:
             taken_at=parse_time(str(object_labels.get(labels.RESTORE_POINT_TIME, ""))),
             ready=bool(status.get("readyToUse")),
             error=str((status.get("error") or {}).get("message", "")),
+            operation=str(object_labels.get(labels.RESTORE_POINT_OPERATION, "sync")),
         )
 
 
@@ -148,10 +151,14 @@ def take_restore_point(
     class_name: str,
     ready_timeout_seconds: float,
     now: datetime,
+    operation: str = "sync",
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RestorePoint:
-    """Snapshot the DR claim, wait for readyToUse with a deadline; raise :class:`DataSyncError` if not."""
+    """Snapshot the DR claim, wait for readyToUse with a deadline; raise :class:`DataSyncError` if not.
+
+    ``operation`` is what is about to overwrite the claim (its ``restore-point-operation`` label).
+    """
     _check_class(client, class_name, cluster=cluster)
     stamp = now.astimezone(UTC).strftime(TIME_FORMAT)
     name = f"{claim[:200]}-{stamp.lower()}-{secrets.token_hex(2)}"  # two points in one second differ
@@ -166,6 +173,7 @@ def take_restore_point(
                 labels.RESTORE_POINT_MAPPING: label_value(mapping),
                 labels.RESTORE_POINT_CLAIM: label_value(claim),
                 labels.RESTORE_POINT_TIME: stamp,
+                labels.RESTORE_POINT_OPERATION: label_value(operation),
             },
         },
         "spec": {"volumeSnapshotClassName": class_name, "source": {"persistentVolumeClaimName": claim}},
@@ -242,6 +250,7 @@ def restore_point_before_transfer(
         class_name=config.volume_snapshot_class_name,
         ready_timeout_seconds=config.ready_timeout.seconds,
         now=taken_at,
+        operation=session.operation,
     )
     pruned = prune_restore_points(
         session.destination,

@@ -280,7 +280,13 @@ class RsyncOptions:
     """rsync ``--timeout``: give up when no data moves for this long (exit code 30)."""
     dry_run: bool = False
     itemize: bool = False
+    itemize_links: bool = True
+    """Itemized lines end with `` -> target`` for symlinks (``%L``); off for the change list's exact names."""
     compress: bool = False
+    files_from_changes: bool = False
+    """With ``files_from``: the change list's real run (``tasks/data/change_list.py``): a listed name the
+    source no longer has is skipped (``--ignore-missing-args``), a directory replaced by a file is removed
+    (``--force``)."""
 
 
 def rsync_remote(host: str, path: str, *, user: str = SSH_USER) -> str:
@@ -320,7 +326,10 @@ def rsync_pull_argv(
     if options.dry_run:
         argv.append("--dry-run")
     if options.itemize:
-        argv += ["--itemize-changes", "--out-format=%i %n%L"]
+        argv += [
+            "--itemize-changes",
+            "--out-format=%i %n%L" if options.itemize_links else "--out-format=%i %n",
+        ]
     if options.bandwidth_limit_kbps > 0:
         argv.append(f"--bwlimit={int(options.bandwidth_limit_kbps)}")
     if options.io_timeout_seconds > 0:
@@ -332,6 +341,8 @@ def rsync_pull_argv(
     argv += ["--no-devices", "--no-specials"]  # after the extras: a user "-a" must not bring -D back
     if files_from is not None:
         argv += [f"--files-from={files_from}", "--from0"]
+        if options.files_from_changes:
+            argv += ["--ignore-missing-args", "--force"]
     argv += ["--", rsync_remote(source_host, source_path), destination_dir.rstrip("/") + "/"]
     return argv
 

@@ -38,6 +38,7 @@ from fabric import Config, Connection
 from invoke.exceptions import CommandTimedOut
 
 from drsyncer.errors import DataAuthError, DataSafetyError, DataSyncError, TransientDataError
+from tasks.data.change_guard import ChangeGuardLimits, ChangeSummary, held_reason
 from tasks.data.retry import RetryPolicy, call_with_retry
 from tasks.data.rsync_command import SSH_USER, RsyncOptions, validate_host, validate_port
 from tasks.data.rsync_stats import RsyncStats, parse_stats, split_stream
@@ -73,6 +74,11 @@ class AgentEndpoint:
     host: str
     port: int
     path: str
+    host_key: str = ""
+    """The agent's own public host key (``<type> <base64>``, :mod:`tasks.data.agent_host_keys`): when
+    set, the only key accepted for this agent (else the credentials' known_hosts)."""
+    node: str = ""
+    """The node the agent runs on (for messages)."""
 
 
 @dataclass(frozen=True)
@@ -93,11 +99,17 @@ class TransferSpec:
     allow_empty_source: bool = False
     timeout_seconds: int = 86400
     connect_timeout_seconds: float = 10.0
+    change_list: str | None = None
+    """The change guard's list on the DR agent (``tasks/data/change_list.py``): the pull transfers only it."""
+    guard: ChangeGuardLimits | None = None
+    """Judge the change guard's dry run in the pull's own session (``tasks/data/change_check.py``): the
+    agent dry-runs, holds above these limits, else transfers only the dry run's change list."""
 
     def request_json(self, *, verify: dict[str, Any] | None = None) -> str:
         """The ``pull`` request the control program reads (no secrets in it)."""
         request: dict[str, Any] = {
-            "source": {"host": self.source.host, "port": self.source.port, "path": self.source.path},
+            "source": {"host": self.source.host, "port": self.source.port, "path": self.source.path}
+            | ({"hostKey": self.source.host_key} if self.source.host_key else {}),
             "destination": {"path": self.destination.path},
             "options": {
                 "bandwidthLimitKbps": self.options.bandwidth_limit_kbps,
@@ -111,6 +123,14 @@ class TransferSpec:
         }
         if verify is not None:
             request["verify"] = verify
+        elif self.change_list is not None:
+            request["changeList"] = self.change_list
+        if verify is None and self.guard is not None:
+            request["guard"] = {
+                "maxDeletedPercent": self.guard.max_deleted_percent,
+                "maxChangedPercent": self.guard.max_changed_percent,
+                "minFiles": self.guard.min_files,
+            }
         return json.dumps(request, separators=(",", ":"), sort_keys=True)
 
 
@@ -128,6 +148,16 @@ class TransferResult:
     stats: RsyncStats | None = None
     verification: VerificationResult | None = None
     vanished_files: bool = False
+    change_summary: ChangeSummary | None = None
+    """The change guard's dry run, when the pull judged it itself (``TransferSpec.guard``)."""
+    limits: ChangeGuardLimits | None = None
+    """The limits the change summary was judged against."""
+
+    @property
+    def held(self) -> str | None:
+        """Why the agent held the transfer (nothing written), or None."""
+        guard = self.change_summary
+        return None if guard is None or self.limits is None else held_reason(guard, self.limits)
 
     @property
     def throughput_bytes_per_second(self) -> float:
@@ -200,12 +230,31 @@ class AgentClient:
     """A fabric connection to one agent, authenticated with a control key; use as a context manager."""
 
     def __init__(
-        self, host: str, port: int, credentials: ControlCredentials, *, connect_timeout: float = 10.0
+        self,
+        host: str,
+        port: int,
+        credentials: ControlCredentials,
+        *,
+        connect_timeout: float = 10.0,
+        host_key: str = "",
+        node: str = "",
     ) -> None:
+        """Prepare the connection (made on first use).
+
+        Args:
+            host: the agent's address.
+            port: its ssh port.
+            credentials: the control key (and, when ``host_key`` is empty, the known_hosts to check).
+            connect_timeout: seconds for connect, banner and authentication.
+            host_key: the agent's own public host key (``<type> <base64>``): the only key accepted.
+            node: the agent's node, for messages.
+        """
         validate_host(host)
         validate_port(port)
         self.host = host
         self.port = port
+        self.node = node
+        self.pinned = bool(host_key)
         config = Config(overrides={"load_ssh_configs": False}, ssh_config=paramiko.SSHConfig(), lazy=True)
         self._connection = Connection(
             host,
@@ -226,6 +275,14 @@ class AgentClient:
         client = self._connection.client
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         name = host if port == 22 else f"[{host}]:{port}"
+        if host_key:
+            pinned_type, _, pinned_blob = host_key.partition(" ")
+            client.get_host_keys().add(
+                name, pinned_type, paramiko.PKey.from_type_string(pinned_type, base64.b64decode(pinned_blob))
+            )
+            return
+        if not credentials.known_hosts_file.is_file():
+            return  # nothing known: RejectPolicy refuses the agent (a clear DataAuthError)
         for key_type, blob in host_keys_for(credentials.known_hosts_file, host, port):
             if key_type == "ssh-ed25519":
                 client.get_host_keys().add(name, key_type, paramiko.Ed25519Key(data=blob))
@@ -259,6 +316,13 @@ class AgentClient:
                 timeout=timeout,
             )
         except Exception as error:
+            if self.pinned and isinstance(error, paramiko.BadHostKeyException):
+                raise DataAuthError(
+                    f"agent {self.host}:{self.port} presented a host key that is not the one the agent pod "
+                    f"on node {self.node or '?'} printed: another machine answers at that node's address",
+                    fix="check which host listens on that address and port (a stale or rogue sshd, or an "
+                    "address that moved to another node); the agent pod's log holds its host key",
+                ) from error
             raise classify_connection_error(error, self.host, self.port) from error
         out_writer.finish()
         err_writer.finish()
@@ -295,6 +359,23 @@ class AgentClient:
         if run.exit_code not in (0, 24):
             raise classify_exit(run, what="pull")
         return parse_stats(run.stdout) or RsyncStats(), run.exit_code == 24
+
+    def guarded_pull(
+        self, spec: TransferSpec, *, on_line: LineCallback | None = None
+    ) -> tuple[RsyncStats, bool, ChangeSummary | None]:
+        """A pull with ``spec.guard``, and the dry run summary the agent judged (None: an old agent)."""
+        run = self.run(f"pull {spec.request_json()}", on_line=on_line, timeout=spec.timeout_seconds + 60.0)
+        if run.exit_code not in (0, 24):
+            raise classify_exit(run, what="pull")
+        summary = next(
+            (
+                ChangeSummary.from_json(json.loads(line)["changeSummary"])
+                for line in reversed(run.stdout)
+                if line.startswith('{"changeSummary"')
+            ),
+            None,
+        )
+        return parse_stats(run.stdout) or RsyncStats(), run.exit_code == 24, summary
 
     def verify(
         self, spec: TransferSpec, *, mode: VerificationMode, sample_percent: float = 10.0, seed: str = ""
@@ -410,6 +491,8 @@ def transfer_pvc(
     started = clock()
     attempts = 0
 
+    guarded: list[ChangeSummary | None] = [None]
+
     def attempt(number: int) -> tuple[RsyncStats, bool, VerificationResult | None]:
         nonlocal attempts
         attempts = number
@@ -418,8 +501,15 @@ def transfer_pvc(
             spec.destination.port,
             credentials,
             connect_timeout=spec.connect_timeout_seconds,
+            host_key=spec.destination.host_key,
+            node=spec.destination.node,
         ) as client:
-            stats, vanished = client.pull(spec, on_line=on_line)
+            if spec.guard is not None:
+                stats, vanished, guarded[0] = client.guarded_pull(spec, on_line=on_line)
+                if guarded[0] is not None and held_reason(guarded[0], spec.guard) is not None:
+                    return stats, vanished, None  # held: nothing was written, nothing to verify
+            else:
+                stats, vanished = client.pull(spec, on_line=on_line)
             if verification_mode is VerificationMode.none:
                 return stats, vanished, None
             check = client.verify(
@@ -475,4 +565,6 @@ def transfer_pvc(
         stats=stats,
         verification=check,
         vanished_files=vanished,
+        change_summary=guarded[0],
+        limits=spec.guard,
     )

@@ -72,6 +72,8 @@ def enforce(cluster: FakeCluster, file: str, kubeconfig: Path, *, edit: Edit | N
     documents = copy.deepcopy(shipped(file))
     if edit is not None:
         edit(documents)
+    if cluster.get("v1", "Namespace", "dr-syncer") is None:  # the agent namespace (`drsyncer agent install`)
+        cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dr-syncer"}})
     for document in documents:
         cluster.create(document)
     cluster.rbac.add_user(TOKEN, service_account_user("dr-syncer", "dr-syncer"))
@@ -199,6 +201,54 @@ def test_pvc_data_endpoints_resolve_with_the_shipped_roles(
     assert _forbidden(world.source) == _forbidden(world.dr) == []
     for cluster in (world.source, world.dr):
         poll(lambda cluster=cluster: cluster.objects("v1", "Pod", world.namespace) == [], timeout=10)
+
+
+def test_agent_host_keys_are_read_with_the_agent_namespace_role_only(
+    make_world: Callable[..., SyncWorld],
+) -> None:
+    """Per-node host keys: list agent pods and read their logs in ``dr-syncer``, and no other pod's log."""
+    from agent.manifests import AgentSettings, daemon_set
+    from drsyncer.keys import generate_host_key
+    from drsyncer.kube.client import ForbiddenError, object_path
+    from drsyncer.sandbox.pod_logs import append_container_log, container_log_path
+    from tasks.data.agent_host_keys import agent_host_key, host_key_line
+
+    world = make_world()
+    world.source.set_background(True)
+    world.dr.set_background(True)
+    printed: dict[str, str] = {}
+    for cluster in (world.source, world.dr):
+        cluster.create(daemon_set(AgentSettings(cluster=cluster.name)))
+        for node in cluster.nodes:
+
+            def agent_running(c: FakeCluster = cluster, n: str = node.name) -> bool:
+                return any(
+                    p["spec"].get("nodeName") == n and p.get("status", {}).get("phase") == "Running"
+                    for p in c.objects("v1", "Pod", "dr-syncer")
+                )
+
+            poll(agent_running, timeout=10)
+            key = " ".join(generate_host_key(node.name).public_openssh.split()[:2])
+            path = container_log_path(
+                node.root_dir, namespace="dr-syncer", workload="dr-syncer-agent", container="agent"
+            )
+            append_container_log(path, host_key_line(node.name, key))
+            printed[f"{cluster.name}/{node.name}"] = key
+    world.seed(make_configmap("bystander", server_fields=False))
+    session = open_session(world.mapping())
+    try:
+        for client, cluster in ((session.source, world.source), (session.destination, world.dr)):
+            for node in cluster.nodes:
+                assert agent_host_key(client, node.name) == printed[f"{cluster.name}/{node.name}"]
+        pod_log = object_path(
+            group="", version="v1", plural="pods", namespace=world.namespace, name="any", subresource="log"
+        )
+        with pytest.raises(ForbiddenError):
+            list(session.source.stream_lines(pod_log, query=[]))
+    finally:
+        session.close()
+
+    assert [line for line in _forbidden(world.source) if "/log" not in line] == _forbidden(world.dr) == []
 
 
 # ----------------------------------------------------------------------------- cutover

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from drsyncer.keys import authorized_keys, generate_host_key, generate_mapping_keys
+from tasks.data.agent_host_keys import host_key_from_log
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 
@@ -48,6 +49,48 @@ def test_entrypoint_refuses_to_start_without_keys(tmp_path: Path) -> None:
 
     assert result.returncode == 66
     assert "missing" in result.stderr
+
+
+def _start_twice(tmp_path: Path, node: str) -> list[subprocess.CompletedProcess[str]]:
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir(exist_ok=True)
+    legacy = generate_host_key("prod")
+    (keys_dir / "ssh_host_ed25519_key").write_text(legacy.private_openssh)  # a pre-per-node Secret
+    (keys_dir / "authorized_keys").write_text(authorized_keys(pull_keys=[generate_mapping_keys("m").pull]))
+    env = {"PATH": os.environ["PATH"], "KEYS_DIR": str(keys_dir), "SSHD_CHECK_ONLY": "1",
+           "SSHD_TEMPLATE": str(AGENT / "sshd_config.tmpl"), "NODE_NAME": node}  # fmt: skip
+    return [
+        subprocess.run(
+            ["/bin/sh", str(AGENT / "entrypoint.sh")],
+            env={**env, "RUN_DIR": str(tmp_path / run)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for run in ("run-1", "run-2")
+    ]
+
+
+def test_entrypoint_generates_its_own_host_key_and_prints_it(tmp_path: Path) -> None:
+    first, second = _start_twice(tmp_path, "node-a")
+
+    assert first.returncode == 0, first.stderr
+    printed = [line for line in first.stdout.splitlines() if line.startswith("dr-syncer-agent host-key ")]
+    assert len(printed) == 1
+    public = (tmp_path / "run-1" / "ssh_host_ed25519_key.pub").read_text().split()
+    assert host_key_from_log(first.stdout, "node-a") == f"{public[0]} {public[1]}"
+    assert host_key_from_log(second.stdout, "node-a") != host_key_from_log(first.stdout, "node-a")
+    legacy = (tmp_path / "keys" / "ssh_host_ed25519_key").read_text()
+    assert (tmp_path / "run-1" / "ssh_host_ed25519_key").read_text() != legacy
+    assert oct((tmp_path / "run-1" / "ssh_host_ed25519_key").stat().st_mode & 0o777) == "0o600"
+    assert "ignoring the shared host key" in first.stderr
+
+
+def test_entrypoint_refuses_a_node_name_that_could_forge_log_lines(tmp_path: Path) -> None:
+    results = _start_twice(tmp_path, "node-a\ndr-syncer-agent host-key node-b ssh-ed25519 AAAA")
+
+    assert all(result.returncode == 64 for result in results)
+    assert all("host-key" not in result.stdout for result in results)
 
 
 def _dockerfile_rsync_check() -> tuple[str, str]:

@@ -663,7 +663,7 @@ def _own_source_agent(
     secure = Path(tempfile.mkdtemp(prefix="dr-syncer-own-", dir="/run"))
     agent = LocalAgent(node=node, port=free_port(), config_dir=secure)
     try:
-        (secure / "host_key").write_text(sandbox.host_keys["prod"].private_openssh)
+        (secure / "host_key").write_text(sandbox.host_keys["prod-1"].private_openssh)
         (secure / "host_key").chmod(0o600)
         authorize(secure / "authorized_keys")
         (secure / "sshd_config").write_text(
@@ -676,7 +676,7 @@ def _own_source_agent(
         )
         known_hosts = secure / "known_hosts"
         known_hosts.write_text(
-            known_hosts_line(sandbox.host_keys["prod"].public_openssh, host="127.0.0.1", port=agent.port)
+            known_hosts_line(sandbox.host_keys["prod-1"].public_openssh, host="127.0.0.1", port=agent.port)
             + "\n"
         )
         dr_config = sandbox.agents["dr-1"].config_dir

@@ -144,7 +144,7 @@ def test_unknown_dr_host_key_fails_closed_without_retry(data_sandbox: DataSandbo
     wrong = tmp_path / "known_hosts"
     # The DR agent's port, but the *prod* cluster's host key: a man in the middle, as far as we know.
     wrong.write_text(
-        f"[127.0.0.1]:{destination.endpoint.port} {data_sandbox.host_keys['prod'].public_openssh}\n"
+        f"[127.0.0.1]:{destination.endpoint.port} {data_sandbox.host_keys['prod-1'].public_openssh}\n"
     )
     sleeps: list[float] = []
 
@@ -383,7 +383,7 @@ def test_production_wildcard_known_hosts_line_is_accepted_by_fabric(
     dr_port = data_sandbox.agents["dr-1"].port
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(
-        known_hosts_line(data_sandbox.host_keys["dr"].public_openssh, host="*", port=dr_port) + "\n"
+        known_hosts_line(data_sandbox.host_keys["dr-1"].public_openssh, host="*", port=dr_port) + "\n"
     )
 
     with AgentClient(

@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import Any
 
 
-def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
-    """Every entry below ``root``: type, mode, uid, gid, and content / link target / mtime for files."""
+def snapshot(root: Path, *, dir_times: bool = False) -> dict[str, tuple[Any, ...]]:
+    """Every entry below ``root``: type, mode, uid, gid, and content / link target / mtime for files.
+
+    With ``dir_times``, directories' mtimes too (and the root's, as ``.``).
+    """
     entries: dict[str, tuple[Any, ...]] = {}
+    if dir_times:
+        entries["."] = ("dir", int(root.stat().st_mtime))
     for directory, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             full = Path(directory) / name
@@ -20,6 +25,8 @@ def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
                 entries[relative] = ("link", os.readlink(full), info.st_uid, info.st_gid)
             elif stat.S_ISDIR(info.st_mode):
                 entries[relative] = ("dir", stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+                if dir_times:
+                    entries[relative] += (int(info.st_mtime),)
             else:
                 entries[relative] = (
                     "file",

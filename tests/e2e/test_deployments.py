@@ -382,7 +382,9 @@ def test_deploy_cli_registers_deployments_with_job_variables_for_a_pool(
     deployment = _read("namespace-sync/web-renamed")
     assert deployment.work_pool_name == "drsyncer-deploy-test"
     assert deployment.parameters["config"] == ["/etc/drsyncer"]
-    assert deployment.job_variables == {"env": {"DRSYNCER_LOG_LEVEL": "INFO"}}
+    assert deployment.job_variables == {
+        "env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30", "DRSYNCER_LOG_LEVEL": "INFO"}
+    }
     assert deployment.schedules[0].schedule.timezone == "Europe/Berlin"
 
 

@@ -542,15 +542,15 @@ def data_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataClus
     if shutil.which("rsync") is None or not Path("/usr/sbin/sshd").exists():
         pytest.skip("rsync and openssh-server are required for PVC data")
     from drsyncer.demo import node_specs
-    from drsyncer.sandbox.agents import start_cluster_agents
+    from drsyncer.sandbox.agent_pods import start_agents_with_pods
 
     workdir = tmp_path_factory.mktemp("dr-data")
     source = FakeCluster("source", nodes=node_specs(workdir, "source", 111), background=True).start()
     dr = FakeCluster("dr", nodes=node_specs(workdir, "dr", 112), background=True).start()
     for cluster in (source, dr):  # pods stay Terminating for their grace period: 30 s → 1.5 s
         cluster.api.termination.seconds_per_grace_second = GRACE_SCALE
-    agents = start_cluster_agents(
-        [(c.name, [(n.name, n.root_dir, n.internal_ip) for n in c.nodes]) for c in (source, dr)],
+    agents = start_agents_with_pods(
+        (source, dr),
         [("source-to-dr", "source", "dr"), ("dr-to-source", "dr", "source")],
         work_dir=workdir / "agents",
     )
@@ -562,7 +562,8 @@ def data_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataClus
     dr.close()
 
 
-def _data_config(clusters: DataClusters, namespace: str, path: Path) -> Path:
+def _data_config(clusters: DataClusters, namespace: str, path: Path, *, restore_points: str = "") -> Path:
+    """A file-mode config syncing PVC data (with restore points of class ``restore_points`` if given)."""
     from drsyncer.sandbox.agents import cluster_port
     from drsyncer.sandbox.config_files import remote_cluster_yaml
 
@@ -570,6 +571,9 @@ def _data_config(clusters: DataClusters, namespace: str, path: Path) -> Path:
         kubeconfig = clusters.workdir / f"{name}.kubeconfig"
         return remote_cluster_yaml(name, kubeconfig, ssh_port=cluster_port(clusters.agents, name))
 
+    restore_point_fields = (
+        f", restorePoints: {{volumeSnapshotClassName: {restore_points}}}" if restore_points else ""
+    )
     path.write_text(
         f"""{remote("source")}---
 {remote("dr")}---
@@ -583,7 +587,7 @@ spec:
   replicationMode: Manual
   resourceTypes: [persistentvolumeclaims, deployments]
   retryConfig: {{maxRetries: 1, initialBackoff: 1s, maxBackoff: 1s}}
-  pvcConfig: {{syncData: true}}
+  pvcConfig: {{syncData: true{restore_point_fields}}}
 """,
         encoding="utf-8",
     )

@@ -8,6 +8,7 @@ copy as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
@@ -19,20 +20,23 @@ import pytest
 
 from drsyncer import labels
 from drsyncer.objects import KubeObject
+from drsyncer.sandbox import FakeCluster
+from tests.api.sync.conftest import MAPPING
+from tests.e2e.test_dr_operations import TIMEOUTS, DataClusters, _data_config, _volume, data_clusters
 from tests.e2e.test_pvc_data_flow import DataWorld, clusters, poll, tree, world, write
 
-__all__ = ["clusters", "world"]  # module-scoped clusters and the per-test world, shared with the data flow
+__all__ = ["clusters", "data_clusters", "world"]  # module-scoped clusters and the per-test world, shared
 
 SNAPSHOT_API = "snapshot.storage.k8s.io/v1"
 DRSYNCER = str(Path(sys.executable).parent / "drsyncer")
 DATA_SYNC_LINE = "    dataSyncConfig: {verificationMode: full}\n"
 
 
-@pytest.fixture
-def snapshotting(world: DataWorld) -> Iterator[DataWorld]:
-    """The world with the DR cluster's snapshot controller installed and a class ``csi-snap``."""
-    world.dr.snapshots.install()
-    world.dr.create(
+@contextlib.contextmanager
+def snapshot_controller(cluster: FakeCluster) -> Iterator[None]:
+    """``cluster`` with the sandbox's CSI snapshot controller installed and a class ``csi-snap``."""
+    cluster.snapshots.install()
+    cluster.create(
         {
             "apiVersion": SNAPSHOT_API,
             "kind": "VolumeSnapshotClass",
@@ -41,13 +45,22 @@ def snapshotting(world: DataWorld) -> Iterator[DataWorld]:
             "deletionPolicy": "Delete",
         }
     )
-    yield world
-    world.dr.snapshots.reset()
-    for point in world.dr.objects(SNAPSHOT_API, "VolumeSnapshotClass"):
-        world.dr.api.delete_internal(
-            world.dr.registry.by_kind(SNAPSHOT_API, "VolumeSnapshotClass"),  # type: ignore[arg-type]
-            point,
-        )
+    try:
+        yield
+    finally:
+        cluster.snapshots.reset()
+        for point in cluster.objects(SNAPSHOT_API, "VolumeSnapshotClass"):
+            cluster.api.delete_internal(
+                cluster.registry.by_kind(SNAPSHOT_API, "VolumeSnapshotClass"),  # type: ignore[arg-type]
+                point,
+            )
+
+
+@pytest.fixture
+def snapshotting(world: DataWorld) -> Iterator[DataWorld]:
+    """The world with the DR cluster's snapshot controller installed and a class ``csi-snap``."""
+    with snapshot_controller(world.dr):
+        yield world
 
 
 def restore_points(world: DataWorld, yaml_fields: str) -> None:
@@ -68,8 +81,9 @@ def points(world: DataWorld, claim: str) -> list[KubeObject]:
     )
 
 
-def snapshot_tree(world: DataWorld, point: KubeObject) -> dict[str, bytes]:
-    content = world.dr.get(
+def snapshot_tree(cluster: FakeCluster, point: KubeObject) -> dict[str, bytes]:
+    """The files a restore point of ``cluster`` holds (the sandbox snapshot controller's copy)."""
+    content = cluster.get(
         SNAPSHOT_API, "VolumeSnapshotContent", point["status"]["boundVolumeSnapshotContentName"]
     )
     assert content is not None
@@ -94,7 +108,7 @@ def test_a_restore_point_holds_the_dr_copy_from_before_the_change_and_none_is_ta
     assert report["pvcs"][0]["restorePoint"] == point["metadata"]["name"]
     assert point["metadata"]["labels"][labels.RESTORE_POINT_MAPPING] == "data"
     assert point["spec"]["source"] == {"persistentVolumeClaimName": "orders"}
-    assert snapshot_tree(world, point) == {"a.txt": b"version 1\n", "b.txt": b"stays\n"}
+    assert snapshot_tree(world.dr, point) == {"a.txt": b"version 1\n", "b.txt": b"stays\n"}
     assert tree(world.volume(world.dr, "orders")) == tree(source)
     state, report = world.sync()  # nothing changed: no new restore point
     assert state.is_completed()
@@ -136,7 +150,7 @@ def test_restore_points_are_pruned_by_count_and_by_age(snapshotting: DataWorld) 
 
     kept = points(world, "ledger")
     assert len(kept) == 2  # keep: 2, the newest
-    assert [snapshot_tree(world, p)["n.txt"] for p in kept] == [b"1", b"2"]
+    assert [snapshot_tree(world.dr, p)["n.txt"] for p in kept] == [b"1", b"2"]
 
 
 def test_a_missing_snapshot_class_fails_the_pvc_and_keeps_the_dr_copy(snapshotting: DataWorld) -> None:
@@ -226,7 +240,7 @@ def test_restore_puts_a_restore_point_back_while_dr_is_parked_and_refuses_while_
     safety = json.loads(restored.stdout)["safetyPoint"]
     poll(lambda: tree(world.volume(world.dr, "shop")) == {"db": b"good rows\n"})
     by_name = {p["metadata"]["name"]: p for p in points(world, "shop")}
-    assert snapshot_tree(world, by_name[safety]) == {"db": b"rows after a bad release\n"}  # undoable
+    assert snapshot_tree(world.dr, by_name[safety]) == {"db": b"rows after a bad release\n"}  # undoable
 
 
 def test_cutover_onto_restore_points_skips_the_final_copy_of_a_corrupted_source(
@@ -255,3 +269,82 @@ def test_cutover_onto_restore_points_skips_the_final_copy_of_a_corrupted_source(
     assert "final-data" not in steps
     assert steps["restore-points"]["detail"].startswith("WARNING: final data copy SKIPPED")
     poll(lambda: tree(world.volume(world.dr, "vault")) == {"db": b"good\n"})
+
+
+def test_stage_takes_its_own_restore_point_of_the_dr_copy_it_overwrites(snapshotting: DataWorld) -> None:
+    from flows.dr_operations import stage
+
+    world = snapshotting
+    restore_points(world, "volumeSnapshotClassName: csi-snap")
+    source = world.claim("ledger")
+    write(source, {"rows": b"before the stage\n"})
+    assert world.sync()[0].is_completed()
+    write(source, {"rows": b"rows the stage copies\n"})
+
+    with world.source_writes.product_runs():
+        state = stage(mapping="data", config=[str(world.config)], return_state=True)
+
+    report = state.result(raise_on_failure=False)
+    assert state.is_completed(), report
+    [point] = points(world, "ledger")
+    assert point["metadata"]["labels"][labels.RESTORE_POINT_OPERATION] == "stage"
+    assert snapshot_tree(world.dr, point) == {"rows": b"before the stage\n"}
+    assert tree(world.volume(world.dr, "ledger")) == {"rows": b"rows the stage copies\n"}
+
+
+def test_failback_takes_a_restore_point_of_the_source_claim_before_copying_dr_back(
+    data_clusters: DataClusters, prefect_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.dr_operations import failback, stage
+    from tests.api.sync.conftest import unique_namespace
+
+    monkeypatch.setenv("DRSYNCER_KEY_DIR", str(data_clusters.agents.work_dir / "controller"))
+    source, dr = data_clusters.source, data_clusters.dr
+    namespace = unique_namespace("rpfailback")
+    source.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    source.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "books", "namespace": namespace},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "standard",
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        }
+    )
+    source.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "books-user", "namespace": namespace},
+            "spec": {
+                "containers": [{"name": "app", "image": "busybox"}],
+                "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "books"}}],
+            },
+        }
+    )
+
+    def bound() -> bool:
+        claim = source.get("v1", "PersistentVolumeClaim", "books", namespace) or {}
+        return bool((claim.get("spec") or {}).get("volumeName"))
+
+    poll(bound)
+    config = [
+        str(_data_config(data_clusters, namespace, tmp_path / "config.yaml", restore_points="csi-snap"))
+    ]
+    write(_volume(source, namespace, "books"), {"ledger": b"source rows before the failback\n"})
+    with snapshot_controller(source), snapshot_controller(dr):
+        assert stage(mapping=MAPPING, config=config, migrate_pvc_data=True, return_state=True).is_completed()
+        write(_volume(dr, namespace, "books"), {"ledger": b"rows written in DR\n"})
+
+        state = failback(mapping=MAPPING, config=config, yes=True, return_state=True, **TIMEOUTS)
+
+        document = state.result(raise_on_failure=False)
+        assert state.is_completed(), document
+        found = source.objects(SNAPSHOT_API, "VolumeSnapshot", namespace)
+        [point] = [p for p in found if p["metadata"]["labels"][labels.RESTORE_POINT_OPERATION] == "failback"]
+        assert point["spec"]["source"] == {"persistentVolumeClaimName": "books"}
+        assert snapshot_tree(source, point) == {"ledger": b"source rows before the failback\n"}
+        assert tree(_volume(source, namespace, "books")) == {"ledger": b"rows written in DR\n"}

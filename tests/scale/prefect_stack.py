@@ -120,6 +120,11 @@ def prefect_server_on(postgres: Postgres, home: Path) -> Iterator[PrefectServer]
         PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE=str(POOL_SIZE),
         PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW=str(MAX_OVERFLOW),
         PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="10",
+        # Runs scheduled ahead per deployment: 10 minutes' worth (default: at least an hour, up to 100 runs;
+        # for 18 one-minute schedules that is ~1,100 rows inserted at registration and re-read by every
+        # filter on the runs).
+        PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME="PT10M",
+        PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS="10",
         PREFECT_UI_ENABLED="false",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_SERVER_LEVEL="WARNING",

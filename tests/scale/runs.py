@@ -64,17 +64,20 @@ class PrefectApi:
         response.raise_for_status()
         return str(response.json()["id"])
 
-    def runs(self, deployment_ids: Iterable[str]) -> list[Run]:
-        """Every flow run of these deployments (paged)."""
+    def runs(self, deployment_ids: Iterable[str], *, expected_before: datetime | None = None) -> list[Run]:
+        """Every flow run of these deployments (paged), optionally only those expected to start no later
+        than ``expected_before`` (not the runs the scheduler created ahead)."""
         runs: list[Run] = []
         offset = 0
         while True:
-            body = {
+            body: dict[str, Any] = {
                 "deployments": {"id": {"any_": list(deployment_ids)}},
                 "limit": 200,
                 "offset": offset,
                 "sort": "EXPECTED_START_TIME_ASC",
             }
+            if expected_before is not None:
+                body["flow_runs"] = {"expected_start_time": {"before_": expected_before.isoformat()}}
             response = self.http.post("/flow_runs/filter", json=body)
             response.raise_for_status()
             page = response.json()
@@ -87,6 +90,21 @@ class PrefectApi:
         response = self.http.get(f"/flow_runs/{run_id}")
         response.raise_for_status()
         return Run.from_api(response.json())
+
+    def states(self, run_id: str) -> list[dict[str, Any]]:
+        """The states the run went through (API objects), oldest first."""
+        response = self.http.get("/flow_run_states/", params={"flow_run_id": run_id})
+        response.raise_for_status()
+        states: list[dict[str, Any]] = response.json()
+        return sorted(states, key=lambda state: datetime.fromisoformat(str(state["timestamp"])))
+
+    def state_history(self, run_id: str) -> list[str]:
+        """The state types the run went through, oldest first."""
+        return [str(state["type"]) for state in self.states(run_id)]
+
+    def reached_running(self, run_id: str) -> bool:
+        """Whether the run ever started (a keep-alive run cancelled while waiting never does)."""
+        return "RUNNING" in self.state_history(run_id)
 
     def task_run_count(self, run_id: str) -> int:
         response = self.http.post("/task_runs/count", json={"flow_runs": {"id": {"any_": [run_id]}}})

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from drsyncer.objects import KubeObject
 from drsyncer.sandbox import FakeCluster, NodeSpec
-from drsyncer.sandbox.agents import AgentSet, cluster_port, start_cluster_agents
+from drsyncer.sandbox.agent_pods import start_agents_with_pods
+from drsyncer.sandbox.agents import AgentSet, cluster_port
 from drsyncer.sandbox.config_files import remote_cluster_yaml
 
 CLUSTER_MAPPING = "source-to-dr"
@@ -71,8 +72,8 @@ def start_world(workdir: Path) -> ScaleWorld:
     ).start()
     dr = FakeCluster("dr", nodes=_nodes(workdir, "dr", DR_NODES, 122), background=True).start()
     try:
-        agents = start_cluster_agents(
-            [(c.name, [(n.name, n.root_dir, n.internal_ip) for n in c.nodes]) for c in (source, dr)],
+        agents = start_agents_with_pods(
+            (source, dr),
             [(CLUSTER_MAPPING, "source", "dr")],
             work_dir=workdir / "agents",
         )
