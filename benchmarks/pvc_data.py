@@ -161,19 +161,10 @@ def change_small(root: Path, *, count: int, seed: int) -> None:
         (root / f"d{index // 100:05d}" / f"f{index:07d}.dat").write_bytes(rng.randbytes(1024))
 
 
-def guard_overhead_rows(
-    agents: AgentSet, nodes: list[AgentNode], work: Path, *, count: int, repeat: int
-) -> list[tuple[str, str, str]]:
-    """No-op and 1 % change re-sync of ``count`` 1 KiB files: guarded sync against plain rsync+ssh."""
-    source_rel = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-small-src/mount"
-    product_rel = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-small-dr/mount"
-    source, product_dst = nodes[0].pods_dir / source_rel, nodes[1].pods_dir / product_rel
-    plain_dst = work / f"plain-small-{count}"
-    for directory in (source, product_dst, plain_dst):
-        directory.mkdir(parents=True)
-    record_mount(nodes[0].root_dir, source)
-    record_mount(nodes[1].root_dir, product_dst)
-    generate_small(source, count=count)
+def transfer_pair(
+    agents: AgentSet, source_rel: str, product_rel: str, plain_dst: Path
+) -> tuple[TransferSpec, ControlCredentials, list[str]]:
+    """dr-syncer's transfer between the ``src`` and ``dr`` agents, and the plain rsync+ssh doing the same."""
     spec = TransferSpec(
         source=AgentEndpoint("127.0.0.1", agents["src"].port, source_rel),
         destination=AgentEndpoint("127.0.0.1", agents["dr"].port, product_rel),
@@ -190,6 +181,23 @@ def guard_overhead_rows(
     )
     plain_argv = ["rsync", "-a", "--delete", "--stats", "-e", " ".join(plain_ssh),
                   f"root@127.0.0.1:{source_rel}/", f"{plain_dst}/"]  # fmt: skip
+    return spec, credentials, plain_argv
+
+
+def guard_overhead_rows(
+    agents: AgentSet, nodes: list[AgentNode], work: Path, *, count: int, repeat: int
+) -> list[tuple[str, str, str]]:
+    """No-op and 1 % change re-sync of ``count`` 1 KiB files: guarded sync against plain rsync+ssh."""
+    source_rel = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-small-src/mount"
+    product_rel = f"{uuid.uuid4()}/volumes/kubernetes.io~csi/pv-small-dr/mount"
+    source, product_dst = nodes[0].pods_dir / source_rel, nodes[1].pods_dir / product_rel
+    plain_dst = work / f"plain-small-{count}"
+    for directory in (source, product_dst, plain_dst):
+        directory.mkdir(parents=True)
+    record_mount(nodes[0].root_dir, source)
+    record_mount(nodes[1].root_dir, product_dst)
+    generate_small(source, count=count)
+    spec, credentials, plain_argv = transfer_pair(agents, source_rel, product_rel, plain_dst)
 
     def plain() -> None:
         subprocess.run(plain_argv, capture_output=True, check=True)
@@ -288,22 +296,8 @@ def main() -> None:
         files, total = generate(source, size_mib=args.size_mib)
         print(f"{files} files, {total / MIB:.0f} MiB", flush=True)
 
-        spec = TransferSpec(
-            source=AgentEndpoint("127.0.0.1", agents["src"].port, source_rel),
-            destination=AgentEndpoint("127.0.0.1", agents["dr"].port, product_rel),
-        )
-        credentials = ControlCredentials(agents.control_key_file(MAPPING), agents.known_hosts_file(MAPPING))
+        spec, credentials, plain_argv = transfer_pair(agents, source_rel, product_rel, plain_dst)
         dr_config = agents["dr"].config_dir
-        plain_ssh = ssh_argv(
-            SshTransport(
-                port=agents["src"].port,
-                identity_file=str(dr_config / pull_key_file(MAPPING)),
-                known_hosts_file=str(dr_config / known_hosts_file(MAPPING)),
-                ciphers=("aes128-gcm@openssh.com",),
-            )
-        )
-        plain_argv = ["rsync", "-a", "--delete", "--stats", "-e", " ".join(plain_ssh),
-                      f"root@127.0.0.1:{source_rel}/", f"{plain_dst}/"]  # fmt: skip
 
         def plain() -> int:
             completed = subprocess.run(plain_argv, capture_output=True, text=True, check=True)
