@@ -132,10 +132,11 @@ def deploy(
         specs = build_deployment_specs(loaded, reference, timezone=timezone)
         variables = job_variables(image=image, namespace=namespace, service_account=service_account, env=env)
         apply_prefect_defaults()
-        registered = register(specs, pool=pool, job_variables=variables)
-        # Before the first run: limits many runs would otherwise create at once, and the zombie-run check.
+        # Before the deployments exist, so before any run: the limits many runs would otherwise create at
+        # once (a run's own creation would race this one), and the zombie-run check.
         ensure_concurrency_limits(concurrency_limits(loaded, pvc_concurrency=load_settings().pvc_concurrency))
         ensure_zombie_automation()
+        registered = register(specs, pool=pool, job_variables=variables)
     if output == OutputFormat.json:
         print_json(registered)
         return
