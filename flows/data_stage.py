@@ -42,6 +42,7 @@ def sync_pvc_data(
     if not claims:
         return []
     settings = settings or data_stage_settings()
+    session.agent_host_keys.clear()  # read afresh each stage: a restarted agent has a new key
     try:
         credentials = credentials_for(session.mapping, settings.key_dir)
     except DrSyncerError as error:

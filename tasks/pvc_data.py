@@ -43,7 +43,7 @@ from tasks.data.change_check import (
     single_session_limits,
     skipped_transfer,
 )
-from tasks.data.endpoints import PlaceholderSettings, volume_endpoint
+from tasks.data.endpoints import PlaceholderSettings, VolumeEndpoint, volume_endpoint
 from tasks.data.progress_log import ProgressLog
 from tasks.data.restore_points import restore_point_before_transfer
 from tasks.data.retry import RetryPolicy
@@ -118,6 +118,25 @@ def _address_type(mapping: EffectiveMapping, *, source: bool) -> str | None:
     return str(pvc_sync.address_type.value)
 
 
+def _agent_endpoint(session: SyncSession, found: VolumeEndpoint, *, source_side: bool) -> AgentEndpoint:
+    """Where the agent serving ``found`` listens, with the host key its pod printed.
+
+    The key is read once per node and sync (a pod list and a log read each): every claim on the node after
+    the first reuses it.
+    """
+    client = session.source if source_side else session.destination
+    known = session.agent_host_keys
+    if (client.cluster, found.node) not in known:
+        known[(client.cluster, found.node)] = agent_host_key(client, found.node)
+    return AgentEndpoint(
+        found.address,
+        _ssh_port(session.mapping, source=source_side),
+        found.path,
+        host_key=known[(client.cluster, found.node)],
+        node=found.node,
+    )
+
+
 def _rsync_options(mapping: EffectiveMapping) -> RsyncOptions:
     config = mapping.data_sync_config
     return RsyncOptions(
@@ -186,20 +205,8 @@ def sync_claim(
             ) as destination,
         ):
             spec = TransferSpec(
-                source=AgentEndpoint(
-                    source.address,
-                    _ssh_port(mapping, source=True),
-                    source.path,
-                    host_key=agent_host_key(session.source, source.node),
-                    node=source.node,
-                ),
-                destination=AgentEndpoint(
-                    destination.address,
-                    _ssh_port(mapping, source=False),
-                    destination.path,
-                    host_key=agent_host_key(session.destination, destination.node),
-                    node=destination.node,
-                ),
+                source=_agent_endpoint(session, source, source_side=True),
+                destination=_agent_endpoint(session, destination, source_side=False),
                 options=_rsync_options(mapping),
                 allow_empty_source=bool(config.allow_empty_source),
                 timeout_seconds=int(config.timeout.seconds) if config.timeout else 86400,

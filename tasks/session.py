@@ -57,6 +57,9 @@ class SyncSession:
     operation: str = "sync"
     """What this session's data copies are part of (``sync``, ``stage``, ``cutover``, ``failback``):
     the label of the restore points they take (``tasks/data/restore_points.py``)."""
+    agent_host_keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    """``(cluster, node)`` → the host key that node's agent pod printed, read once per sync
+    (``tasks/pvc_data.py``)."""
 
     def warnings(self) -> list[str]:
         """What went wrong without failing the sync: groups ``["*"]`` could not vet, unavailable API groups,

@@ -290,3 +290,17 @@ def test_continuous_mode_data_job_copies_claims_present_in_both_namespaces(world
 
     assert [(o.name, o.status) for o in outcomes] == [("stream", "synced")]  # type: ignore[attr-defined]
     assert tree(world.volume(world.dr, "stream")) == {"v1.txt": b"first\n", "v2.txt": b"second\n"}
+
+
+def test_each_agents_host_key_is_read_once_per_sync_whatever_the_claims_on_its_node(world: DataWorld) -> None:
+    for name in ("k1", "k2", "k3", "k4"):
+        write(world.claim(name), {"f.txt": name.encode()})
+    for cluster in (world.source, world.dr):
+        cluster.audit.clear()
+
+    state, report = world.sync()
+
+    assert state.is_completed(), report
+    for cluster in (world.source, world.dr):
+        log_reads = [e for e in cluster.audit.requests(path_regex=r"/pods/[^/]+/log$") if e.method == "GET"]
+        assert 1 <= len(log_reads) <= 2, [e.path for e in log_reads]  # 4 claims, 2 nodes: one read a node
